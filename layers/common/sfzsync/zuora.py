@@ -1,0 +1,170 @@
+"""Zuora gateway: OAuth token cache, pinned Zuora-Version, Track-Id, success:false handling, safe retries."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import requests
+from aws_lambda_powertools import Logger, Tracer
+
+from .config import ZuoraSettings
+from .errors import UpstreamError
+from .http import TimeoutSession, backoff_delay, current_track_id, parse_retry_after, time_allows
+
+logger = Logger(child=True)
+tracer = Tracer()
+
+TOKEN_REFRESH_MARGIN_SECONDS = 60
+MAX_ATTEMPTS = 3
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+# Last two digits of Zuora's 8-digit error codes: 50 lock contention, 61 temporary error, 70 limit exceeded.
+RETRYABLE_CATEGORIES = frozenset({"50", "61", "70"})
+
+
+@dataclass(frozen=True)
+class ZuoraAccount:
+    account_id: str
+    account_number: str
+    currency: str
+    status: str
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    order_number: str
+    account_number: str
+    status: str
+    subscription_numbers: list[str]
+
+
+class ZuoraGateway(Protocol):
+    def find_accounts_by_crm_id(self, crm_id: str) -> list[ZuoraAccount]: ...
+
+    def create_order(self, body: dict[str, Any], idempotency_key: str) -> OrderResult: ...
+
+
+class ZuoraRestGateway:
+    """The real gateway over requests; one instance per cold start, shared by invocations."""
+
+    def __init__(self, settings: ZuoraSettings, session: TimeoutSession) -> None:
+        self._settings = settings
+        self._session = session
+        self._token_lock = threading.Lock()
+        self._token: tuple[str, float] | None = None
+
+    # --- auth ----------------------------------------------------------------------------------
+    def _access_token(self, stage: str, stale: str | None = None) -> str:
+        with self._token_lock:
+            now = time.monotonic()
+            if self._token is None or self._token[1] <= now or self._token[0] == stale:
+                self._token = self._fetch_token(stage, now)
+            return self._token[0]
+
+    def _fetch_token(self, stage: str, now: float) -> tuple[str, float]:
+        form = {"grant_type": "client_credentials", "client_id": self._settings.clientId,
+                "client_secret": self._settings.clientSecret.get_secret_value()}
+        with tracer.provider.in_subsegment("zuora.token"):
+            response = self._send(stage, "POST", "/oauth/token", data=form)
+        if response.status_code != 200:
+            raise UpstreamError(stage, f"HTTP_{response.status_code}", "Zuora refused the OAuth client; check the "
+                                "secret's zuora section", retryable=response.status_code in RETRYABLE_STATUS,
+                                upstream_request_id=response.headers.get("Zuora-Request-Id"))
+        body = response.json()
+        ttl = float(body.get("expires_in", 3600))
+        return str(body["access_token"]), now + max(ttl - TOKEN_REFRESH_MARGIN_SECONDS, ttl / 2)
+
+    # --- transport -----------------------------------------------------------------------------
+    def _send(self, stage: str, method: str, path: str, **kwargs: Any) -> requests.Response:
+        try:
+            response = self._session.request(method, f"{self._settings.base_url}{path}", **kwargs)
+        except requests.Timeout:
+            raise UpstreamError(stage, "ZUORA_TIMEOUT", "Zuora did not answer in time", retryable=True,
+                                timeout=True) from None
+        except requests.RequestException as exc:
+            raise UpstreamError(stage, "ZUORA_UNREACHABLE", f"connection to Zuora failed: {type(exc).__name__}",
+                                retryable=True) from None
+        logger.info("zuora call", extra={"stage": stage, "method": method, "path": path.split("?")[0],
+                                         "status": response.status_code,
+                                         "zuora_request_id": response.headers.get("Zuora-Request-Id")})
+        return response
+
+    def _api(self, stage: str, method: str, path: str, *, params: Any = None, json: Any = None,
+             headers: Mapping[str, str] | None = None, safe_to_repeat: bool = True) -> dict[str, Any]:
+        """One API call with auth and headers; retried in place only where repeating it cannot do harm."""
+        attempt, refreshed, stale = 0, False, None
+        while True:
+            token = self._access_token(stage, stale)
+            request_headers = {"Authorization": f"Bearer {token}", "Zuora-Version": self._settings.zuoraVersion,
+                               "Accept": "application/json", **(headers or {})}
+            track_id = current_track_id()
+            if track_id:
+                request_headers["Zuora-Track-Id"] = track_id[:64]
+            response = self._send(stage, method, path, params=params, json=json, headers=request_headers)
+            request_id = response.headers.get("Zuora-Request-Id")
+            if response.status_code == 401 and not refreshed:
+                refreshed, stale = True, token
+                continue
+            error = _error_of(stage, response, request_id)
+            if error is None:
+                return dict(response.json())
+            attempt += 1
+            delay = backoff_delay(attempt, retry_after=error.retry_after_seconds)
+            if not (error.retryable and attempt < MAX_ATTEMPTS and time_allows(delay)
+                    and (safe_to_repeat or response.status_code in RETRYABLE_STATUS)):
+                raise error
+            logger.warning("zuora call retried", extra={"stage": stage, "code": error.code, "attempt": attempt})
+            time.sleep(delay)
+
+    # --- operations ----------------------------------------------------------------------------
+    def find_accounts_by_crm_id(self, crm_id: str) -> list[ZuoraAccount]:
+        with tracer.provider.in_subsegment("zuora.account_lookup"):
+            body = self._api("zuora_lookup", "GET", "/object-query/accounts",
+                             params=[("filter[]", f"crmid.EQ:{crm_id}"), ("pageSize", "50")])
+        return [
+            ZuoraAccount(str(item["id"]), str(item["accountNumber"]), str(item.get("currency", "")),
+                         str(item.get("status", "")))
+            for item in body.get("data", [])
+        ]
+
+    def create_order(self, body: dict[str, Any], idempotency_key: str) -> OrderResult:
+        with tracer.provider.in_subsegment("zuora.create_order"):
+            result = self._api("zuora_order", "POST", "/v1/orders", json=body,
+                               headers={"Idempotency-Key": idempotency_key, "Content-Type": "application/json"},
+                               safe_to_repeat=False)
+        subscriptions = result.get("subscriptionNumbers") or [
+            item["subscriptionNumber"] for item in result.get("subscriptions", []) if "subscriptionNumber" in item
+        ]
+        return OrderResult(str(result["orderNumber"]), str(result["accountNumber"]), str(result.get("status", "")),
+                           [str(number) for number in subscriptions])
+
+
+def _error_of(stage: str, response: requests.Response, request_id: str | None) -> UpstreamError | None:
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code >= 300 or not isinstance(body, dict):
+        code, message = f"HTTP_{response.status_code}", "Zuora answered an error"
+        if isinstance(body, dict):
+            code, message = _reason(body) or (code, str(body.get("message", message)))
+        status = response.status_code
+        return UpstreamError(stage, code, message, retryable=status in RETRYABLE_STATUS or status >= 500,
+                             upstream_request_id=request_id, retry_after_seconds=retry_after,
+                             definitive=400 <= status < 500 and status not in (401, 409, 429))
+    if body.get("success") is False:
+        code, message = _reason(body) or ("UNKNOWN", "Zuora answered success:false without reasons")
+        return UpstreamError(stage, code, message, retryable=code[-2:] in RETRYABLE_CATEGORIES,
+                             upstream_request_id=request_id, definitive=True)
+    return None
+
+
+def _reason(body: dict[str, Any]) -> tuple[str, str] | None:
+    reasons = body.get("reasons")
+    if isinstance(reasons, list) and reasons and isinstance(reasons[0], dict):
+        return str(reasons[0].get("code", "UNKNOWN")), str(reasons[0].get("message", ""))
+    return None

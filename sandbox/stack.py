@@ -1,0 +1,168 @@
+"""The whole offline sandbox: Salesforce and Zuora simulators over HTTPS and a moto server for AWS, on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from moto.server import ThreadedMotoServer
+
+from .salesforce import SalesforceSim
+from .tls import SandboxCA
+from .zuora import ZuoraSim
+
+REGION = "us-east-1"
+SECRET_NAME = "sfzsync/sandbox"
+TABLE_NAME = "sfzsync-sandbox-idempotency"
+SIGNING_SECRET = "sandbox-signing-secret-0123456789abcdef"
+SF_CLIENT = ("sandbox-sf-client", "sandbox-sf-secret")
+ZUORA_CLIENT = ("sandbox-zuora-client", "sandbox-zuora-secret")
+JWT_USERNAME = "integration@sandbox.example"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class SandboxOptions:
+    auth_flow: str = "client_credentials"
+    rules: list[str] = field(default_factory=lambda: ["contact_email", "account_domain"])
+    domain_field: str | None = None
+    person_accounts: bool = False
+    latency: float = 0.0
+    read_timeout: float = 5.0
+    zuora_version: str = "2025-08-12"
+
+
+class Sandbox:
+    """Start with `with Sandbox() as sandbox:`; `sandbox.environ()` is what a Lambda would be given."""
+
+    def __init__(self, options: SandboxOptions | None = None, workdir: Path | None = None) -> None:
+        self.options = options or SandboxOptions()
+        self._tmp = tempfile.TemporaryDirectory(prefix="sfzsync-sandbox-") if workdir is None else None
+        self.workdir = Path(self._tmp.name) if self._tmp else workdir  # type: ignore[assignment]
+        self.ca = SandboxCA(self.workdir)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.jwt_private_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                 serialization.NoEncryption()).decode()
+        public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                   serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        self.salesforce = SalesforceSim(
+            self.ca.server_context(), client_id=SF_CLIENT[0], client_secret=SF_CLIENT[1],
+            jwt_public_key_pem=public_pem, jwt_username=JWT_USERNAME, person_accounts=self.options.person_accounts,
+        )
+        self.zuora = ZuoraSim(self.ca.server_context(), client_id=ZUORA_CLIENT[0], client_secret=ZUORA_CLIENT[1])
+        self.salesforce.latency = self.zuora.latency = self.options.latency
+        self.aws_port = free_port()
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        self.salesforce.start()
+        self.zuora.start()
+        self._moto.start()
+        with self.aws_environment():
+            self._create_aws_resources()
+        return self
+
+    def stop(self) -> None:
+        self.salesforce.stop()
+        self.zuora.stop()
+        self._moto.stop()
+        if self._tmp:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- configuration ---------------------------------------------------------------------------
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.aws_port}"
+
+    def secret_document(self) -> dict[str, Any]:
+        salesforce: dict[str, Any] = {
+            "loginUrl": self.salesforce.url, "authFlow": self.options.auth_flow, "clientId": SF_CLIENT[0],
+            "apiVersion": "62.0", "orgId": self.salesforce.org_id, "allowedDomains": [f"127.0.0.1:{self.salesforce.port}"],
+        }
+        if self.options.auth_flow == "jwt_bearer":
+            salesforce |= {"username": JWT_USERNAME, "privateKey": self.jwt_private_key}
+        else:
+            salesforce |= {"clientSecret": SF_CLIENT[1]}
+        return {
+            "salesforce": salesforce,
+            "zuora": {"baseUrl": self.zuora.url, "clientId": ZUORA_CLIENT[0], "clientSecret": ZUORA_CLIENT[1],
+                      "zuoraVersion": self.options.zuora_version},
+            "checkout": {"signingSecret": SIGNING_SECRET},
+            "sendToZuora": {"sessionKey": "sandbox-session-key-0123456789abcdef"},
+            "matching": {"rules": self.options.rules, "domainField": self.options.domain_field},
+            "accountDefaults": {"Type": "Customer", "AccountSource": "Web"},
+        }
+
+    def environ(self) -> dict[str, str]:
+        """Environment of a Lambda function deployed against the sandbox (what template.yaml sets, plus endpoints)."""
+        return {
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "AWS_ACCESS_KEY_ID": "sandbox",
+            "AWS_SECRET_ACCESS_KEY": "sandbox",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "SECRET_ID": SECRET_NAME,
+            "IDEMPOTENCY_TABLE": TABLE_NAME,
+            "REQUESTS_CA_BUNDLE": str(self.ca.bundle_path),
+            "UPSTREAM_READ_TIMEOUT_SECONDS": str(self.options.read_timeout),
+            "POWERTOOLS_SERVICE_NAME": "checkout",
+            "POWERTOOLS_METRICS_NAMESPACE": "SalesforceZuoraSync",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
+        }
+
+    @contextlib.contextmanager
+    def aws_environment(self) -> Iterator[None]:
+        saved = {name: os.environ.get(name) for name in self.environ()}
+        os.environ.update(self.environ())
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    def _create_aws_resources(self) -> None:
+        boto3.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=json.dumps(self.secret_document()))
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(
+            TableName=TABLE_NAME, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        )
+        dynamodb.update_time_to_live(TableName=TABLE_NAME,
+                                     TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"})
+
+    def reset(self) -> None:
+        """Empty both simulators and the table (tests call this between cases)."""
+        self.salesforce.reset()
+        self.zuora.reset()
+        with self.aws_environment():
+            dynamodb = boto3.client("dynamodb")
+            for page in dynamodb.get_paginator("scan").paginate(TableName=TABLE_NAME, ProjectionExpression="id"):
+                for item in page["Items"]:
+                    dynamodb.delete_item(TableName=TABLE_NAME, Key={"id": item["id"]})
