@@ -128,7 +128,7 @@ class Sandbox:
             "REQUESTS_CA_BUNDLE": str(self.ca.bundle_path),
             "UPSTREAM_READ_TIMEOUT_SECONDS": str(self.options.read_timeout),
             "POWERTOOLS_SERVICE_NAME": "checkout",
-            "POWERTOOLS_METRICS_NAMESPACE": "SalesforceZuoraSync",
+            "POWERTOOLS_METRICS_NAMESPACE": "SfzSync",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
         }

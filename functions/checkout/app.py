@@ -1,7 +1,5 @@
 """Checkout API (`POST /orders`): match or create the Salesforce Account, then create the Zuora order."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer

@@ -25,7 +25,7 @@ def _bill_to_contact(customer: Customer, email: str) -> dict[str, Any]:
         "city": address.city,
         "country": address.country,
     }
-    optional = {"address2": address.line2, "state": address.state, "zipCode": address.postalCode,
+    optional = {"address2": address.line2, "state": address.state, "postalCode": address.postalCode,
                 "workPhone": customer.phone}
     contact.update({key: value for key, value in optional.items() if value})
     return contact
@@ -70,8 +70,9 @@ def build_order_body(
             "billCycleDay": order.billCycleDay,
             "autoPay": order.autoPay,
             "crmId": crm_account_id,
+            # Without soldToContact Zuora uses the bill-to contact as sold-to; the published schema (2021) has no
+            # soldToSameAsBillTo field, so it is not sent.
             "billToContact": _bill_to_contact(request.customer, email),
-            "soldToSameAsBillTo": True,
         }
         if order.paymentMethodId:
             new_account["hpmCreditCardPaymentMethodId"] = order.paymentMethodId
