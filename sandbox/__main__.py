@@ -18,7 +18,7 @@ def main() -> None:
         for name, value in sandbox.environ().items():
             print(f"export {name}={shlex.quote(value)}")
         print(f"# Salesforce {sandbox.salesforce.url}  Zuora {sandbox.zuora.url}  AWS {sandbox.aws_endpoint}")
-        print("# Fault injection: POST <simulator>/__sandbox/faults  {\"path\": \"^/v1/orders$\", \"status\": 503}")
+        print('# Fault injection: POST <simulator>/__sandbox/faults  {"path": "^/v1/orders$", "status": 503}')
         stop.wait()
     print("Sandbox stopped.")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -70,7 +71,7 @@ class Call:
     body: bytes
 
 
-class _ConnectionReset(Exception):
+class _ConnectionResetError(Exception):
     pass
 
 
@@ -82,7 +83,7 @@ def _reset_connection(environ: dict[str, Any]) -> None:
             sock.close()
         except OSError:
             pass
-    raise _ConnectionReset
+    raise _ConnectionResetError
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -93,10 +94,8 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
     def handle(self) -> None:
-        try:
+        with contextlib.suppress(_ConnectionResetError, OSError, ssl.SSLError):
             super().handle()
-        except (_ConnectionReset, OSError, ssl.SSLError):
-            pass
 
 
 class SimServer:
@@ -121,7 +120,11 @@ class SimServer:
     # --- lifecycle -----------------------------------------------------------------------
     def start(self, port: int = 0) -> SimServer:
         self._server = make_server(
-            "127.0.0.1", port, self.wsgi_app, threaded=True, request_handler=_QuietHandler,
+            "127.0.0.1",
+            port,
+            self.wsgi_app,
+            threaded=True,
+            request_handler=_QuietHandler,
             ssl_context=self.ssl_context,
         )
         self._server.daemon_threads = True  # type: ignore[attr-defined]

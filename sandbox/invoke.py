@@ -50,27 +50,48 @@ def load_handler(function: str) -> ModuleType:
     return module
 
 
-def api_event(method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None,
-              query: dict[str, str] | None = None, stage: str = "v1") -> dict[str, Any]:
+def api_event(
+    method: str,
+    path: str,
+    body: str | None = None,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    stage: str = "v1",
+) -> dict[str, Any]:
     """An API Gateway REST proxy event like the ones `sam local generate-event apigateway aws-proxy` makes."""
     request_id = str(uuid.uuid4())
-    all_headers = {"Host": "local.execute-api.us-east-1.amazonaws.com", "X-Forwarded-Proto": "https",
-                   **(headers or {})}
+    all_headers = {"Host": "local.execute-api.us-east-1.amazonaws.com", "X-Forwarded-Proto": "https", **(headers or {})}
     return {
-        "resource": path, "path": path, "httpMethod": method, "headers": all_headers,
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
         "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
-        "queryStringParameters": query, "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()}
-        or None, "pathParameters": None, "stageVariables": None,
-        "requestContext": {"resourcePath": path, "httpMethod": method, "path": f"/{stage}{path}", "stage": stage,
-                           "requestId": request_id, "extendedRequestId": request_id, "accountId": "000000000000",
-                           "apiId": "local", "protocol": "HTTP/1.1", "requestTimeEpoch": int(time.time() * 1000),
-                           "identity": {"sourceIp": "127.0.0.1", "userAgent": "sfzsync-local-runner"}},
-        "body": body, "isBase64Encoded": False,
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/{stage}{path}",
+            "stage": stage,
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "accountId": "000000000000",
+            "apiId": "local",
+            "protocol": "HTTP/1.1",
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "sfzsync-local-runner"},
+        },
+        "body": body,
+        "isBase64Encoded": False,
     }
 
 
-def checkout_event(body: dict[str, Any] | str, idempotency_key: str | None, signing_secret: str | None,
-                   timestamp: int | None = None) -> dict[str, Any]:
+def checkout_event(
+    body: dict[str, Any] | str, idempotency_key: str | None, signing_secret: str | None, timestamp: int | None = None
+) -> dict[str, Any]:
     raw = body if isinstance(body, str) else json.dumps(body)
     headers = {"Content-Type": "application/json"}
     if idempotency_key is not None:

@@ -56,13 +56,21 @@ class Sandbox:
         self.workdir = Path(self._tmp.name) if self._tmp else workdir  # type: ignore[assignment]
         self.ca = SandboxCA(self.workdir)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.jwt_private_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption()).decode()
-        public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        self.jwt_private_key = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        public_pem = (
+            key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
         self.salesforce = SalesforceSim(
-            self.ca.server_context(), client_id=SF_CLIENT[0], client_secret=SF_CLIENT[1],
-            jwt_public_key_pem=public_pem, jwt_username=JWT_USERNAME, person_accounts=self.options.person_accounts,
+            self.ca.server_context(),
+            client_id=SF_CLIENT[0],
+            client_secret=SF_CLIENT[1],
+            jwt_public_key_pem=public_pem,
+            jwt_username=JWT_USERNAME,
+            person_accounts=self.options.person_accounts,
         )
         self.zuora = ZuoraSim(self.ca.server_context(), client_id=ZUORA_CLIENT[0], client_secret=ZUORA_CLIENT[1])
         self.salesforce.latency = self.zuora.latency = self.options.latency
@@ -98,8 +106,12 @@ class Sandbox:
 
     def secret_document(self) -> dict[str, Any]:
         salesforce: dict[str, Any] = {
-            "loginUrl": self.salesforce.url, "authFlow": self.options.auth_flow, "clientId": SF_CLIENT[0],
-            "apiVersion": "62.0", "orgId": self.salesforce.org_id, "allowedDomains": [f"127.0.0.1:{self.salesforce.port}"],
+            "loginUrl": self.salesforce.url,
+            "authFlow": self.options.auth_flow,
+            "clientId": SF_CLIENT[0],
+            "apiVersion": "62.0",
+            "orgId": self.salesforce.org_id,
+            "allowedDomains": [f"127.0.0.1:{self.salesforce.port}"],
         }
         if self.options.auth_flow == "jwt_bearer":
             salesforce |= {"username": JWT_USERNAME, "privateKey": self.jwt_private_key}
@@ -107,8 +119,12 @@ class Sandbox:
             salesforce |= {"clientSecret": SF_CLIENT[1]}
         return {
             "salesforce": salesforce,
-            "zuora": {"baseUrl": self.zuora.url, "clientId": ZUORA_CLIENT[0], "clientSecret": ZUORA_CLIENT[1],
-                      "zuoraVersion": self.options.zuora_version},
+            "zuora": {
+                "baseUrl": self.zuora.url,
+                "clientId": ZUORA_CLIENT[0],
+                "clientSecret": ZUORA_CLIENT[1],
+                "zuoraVersion": self.options.zuora_version,
+            },
             "checkout": {"signingSecret": SIGNING_SECRET},
             "sendToZuora": {"sessionKey": "sandbox-session-key-0123456789abcdef"},
             "matching": {"rules": self.options.rules, "domainField": self.options.domain_field},
@@ -150,12 +166,14 @@ class Sandbox:
         boto3.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=json.dumps(self.secret_document()))
         dynamodb = boto3.client("dynamodb")
         dynamodb.create_table(
-            TableName=TABLE_NAME, BillingMode="PAY_PER_REQUEST",
+            TableName=TABLE_NAME,
+            BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         )
-        dynamodb.update_time_to_live(TableName=TABLE_NAME,
-                                     TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"})
+        dynamodb.update_time_to_live(
+            TableName=TABLE_NAME, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
+        )
 
     def reset(self) -> None:
         """Empty both simulators and the table (tests call this between cases)."""

@@ -30,16 +30,21 @@ def seed(sandbox: Sandbox) -> None:
     sf = sandbox.salesforce
     old = dt.datetime(2019, 3, 1, tzinfo=dt.UTC)
     globex = sf.insert("Account", {"Name": "Globex Corporation", "Website": "https://globex.com"}, created_date=old)
-    sf.insert("Contact", {"AccountId": globex, "FirstName": "Maria", "LastName": "Garcia",
-                          "Email": "maria.garcia@globex.com"})
+    sf.insert(
+        "Contact", {"AccountId": globex, "FirstName": "Maria", "LastName": "Garcia", "Email": "maria.garcia@globex.com"}
+    )
     sf.insert("Account", {"Name": "Initech UK", "Website": "https://www.initech.co.uk/about"}, created_date=old)
-    sf.insert("Account", {"Name": "Initech (newer duplicate)", "Website": "initech.co.uk"},
-              created_date=dt.datetime(2024, 6, 1, tzinfo=dt.UTC))
+    sf.insert(
+        "Account",
+        {"Name": "Initech (newer duplicate)", "Website": "initech.co.uk"},
+        created_date=dt.datetime(2024, 6, 1, tzinfo=dt.UTC),
+    )
     sf.insert("Account", {"Name": "Gmail Fan Club", "Website": "https://gmail.com"}, created_date=old)
-    umbrella = sf.insert("Account", {"Name": "Umbrella Corporation", "Website": "umbrella-corp.com"},
-                         created_date=old)
-    sf.insert("Contact", {"AccountId": umbrella, "FirstName": "Alice", "LastName": "Abernathy",
-                          "Email": "alice@umbrella-corp.com"})
+    umbrella = sf.insert("Account", {"Name": "Umbrella Corporation", "Website": "umbrella-corp.com"}, created_date=old)
+    sf.insert(
+        "Contact",
+        {"AccountId": umbrella, "FirstName": "Alice", "LastName": "Abernathy", "Email": "alice@umbrella-corp.com"},
+    )
     sandbox.zuora.seed_account(name="Umbrella Corporation", currency="USD", crm_id=umbrella)
 
 
@@ -61,18 +66,19 @@ def describe(name: str, response: dict[str, Any], sandbox: Sandbox) -> str:
         return f"{name}: HTTP {status}{replay} {body}"
     account = sandbox.salesforce.get("Account", body["salesforceAccountId"]) or {}
     how = "created" if body["matchedBy"] == "created" else f"matched by {body['matchedBy']}"
-    return (f"{name}: HTTP {status}{replay}\n"
-            f"    Salesforce: Account {body['salesforceAccountId']} \"{account.get('Name')}\" {how}\n"
-            f"    Zuora:      account {body['zuoraAccountNumber']}, order {body['zuoraOrderNumber']} "
-            f"({body['orderStatus']}), subscriptions {', '.join(body['subscriptionNumbers'])}")
+    return (
+        f"{name}: HTTP {status}{replay}\n"
+        f'    Salesforce: Account {body["salesforceAccountId"]} "{account.get("Name")}" {how}\n'
+        f"    Zuora:      account {body['zuoraAccountNumber']}, order {body['zuoraOrderNumber']} "
+        f"({body['orderStatus']}), subscriptions {', '.join(body['subscriptionNumbers'])}"
+    )
 
 
 def main() -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with Sandbox() as sandbox, sandbox.aws_environment():
-        print(f"Sandbox up: Salesforce {sandbox.salesforce.url}, Zuora {sandbox.zuora.url}, "
-              f"AWS {sandbox.aws_endpoint}")
+        print(f"Sandbox up: Salesforce {sandbox.salesforce.url}, Zuora {sandbox.zuora.url}, AWS {sandbox.aws_endpoint}")
         seed(sandbox)
         checkout = load_handler("checkout")
         failures = 0
@@ -83,12 +89,16 @@ def main() -> int:
         sf_calls, zuora_calls = len(sandbox.salesforce.calls), len(sandbox.zuora.calls)
         replay = quietly_invoke(checkout, ROOT / "events" / f"{CHECKOUT_EVENTS[0]}.json")
         print(describe(f"{CHECKOUT_EVENTS[0]} again (same Idempotency-Key)", replay, sandbox))
-        print(f"    calls during the replay: Salesforce {len(sandbox.salesforce.calls) - sf_calls}, "
-              f"Zuora {len(sandbox.zuora.calls) - zuora_calls}")
+        print(
+            f"    calls during the replay: Salesforce {len(sandbox.salesforce.calls) - sf_calls}, "
+            f"Zuora {len(sandbox.zuora.calls) - zuora_calls}"
+        )
         failures += not replayed(replay)
-        print(f"Salesforce now holds {len(sandbox.salesforce.records('Account'))} Accounts; "
-              f"Zuora holds {len(sandbox.zuora.accounts)} accounts and {len(sandbox.zuora.subscriptions)} "
-              "subscriptions. Sandbox stopped.")
+        print(
+            f"Salesforce now holds {len(sandbox.salesforce.records('Account'))} Accounts; "
+            f"Zuora holds {len(sandbox.zuora.accounts)} accounts and {len(sandbox.zuora.subscriptions)} "
+            "subscriptions. Sandbox stopped."
+        )
     return 1 if failures else 0
 
 

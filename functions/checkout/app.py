@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from sfzsync.api import NO_STORE, register_error_handlers
 from sfzsync.models import CheckoutRequest, CheckoutResult
 from sfzsync.service import CheckoutService
@@ -18,21 +19,32 @@ app = APIGatewayRestResolver(enable_validation=True)
 service = CheckoutService.from_environment()
 register_error_handlers(app, authenticate=service.verify_signature)
 
-IdempotencyKey = Annotated[str, Header(alias="idempotency-key", pattern=r"^[\x21-\x7e]{1,255}$",
-                                       description="The checkout's own unique id (1-255 printable ASCII).")]
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="idempotency-key",
+        pattern=r"^[\x21-\x7e]{1,255}$",
+        description="The checkout's own unique id (1-255 printable ASCII).",
+    ),
+]
 Signature = Annotated[str | None, Header(alias="x-signature", description="t=<unix seconds>,v1=<hex HMAC-SHA256>")]
 
 
-@app.post("/orders", summary="Link the customer in Salesforce and create the Zuora order",
-          responses={201: {"description": "Order created (or replayed)"}})
+@app.post(
+    "/orders",
+    summary="Link the customer in Salesforce and create the Zuora order",
+    responses={201: {"description": "Order created (or replayed)"}},
+)
 @tracer.capture_method(capture_response=False)
-def create_order(order: CheckoutRequest, idempotency_key: IdempotencyKey,
-                 x_signature: Signature = None) -> Response[CheckoutResult]:
+def create_order(
+    order: CheckoutRequest, idempotency_key: IdempotencyKey, x_signature: Signature = None
+) -> Response[CheckoutResult]:
     service.verify_signature(app.current_event.raw_event)
     result = service.checkout(order, idempotency_key, app.lambda_context, app.current_event.request_context.request_id)
     headers = {**NO_STORE, **({"Idempotent-Replayed": "true"} if result.replayed else {})}
-    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result.model_dump(),
-                    headers=headers)
+    return Response(
+        status_code=201, content_type=content_types.APPLICATION_JSON, body=result, headers=headers
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -36,22 +36,53 @@ def checkout_app(sandbox: Sandbox) -> ModuleType:
     return load_handler("checkout")
 
 
-def checkout_body(email: str = "jane.doe@acme.com", *, company: str | None = "Acme Inc", currency: str = "USD",
-                  first: str = "Jane", last: str = "Doe", **order: Any) -> dict[str, Any]:
+def checkout_body(
+    email: str = "jane.doe@acme.com",
+    *,
+    company: str | None = "Acme Inc",
+    currency: str = "USD",
+    first: str = "Jane",
+    last: str = "Doe",
+    **order: Any,
+) -> dict[str, Any]:
     return {
         "customer": {
-            "email": email, "firstName": first, "lastName": last, "company": company, "phone": "+1 415 555 0100",
-            "address": {"line1": "1 Main St", "line2": None, "city": "San Francisco", "state": "CA",
-                        "postalCode": "94105", "country": "US"},
+            "email": email,
+            "firstName": first,
+            "lastName": last,
+            "company": company,
+            "phone": "+1 415 555 0100",
+            "address": {
+                "line1": "1 Main St",
+                "line2": None,
+                "city": "San Francisco",
+                "state": "CA",
+                "postalCode": "94105",
+                "country": "US",
+            },
         },
         "order": {
-            "currency": currency, "paymentMethodId": "8ad0950c8c4b7d1d018c5e4f1c7a0aa1", "autoPay": True,
-            "subscriptions": [{
-                "ratePlans": [{"productRatePlanId": "8ad09be48db5aba7018db604776d4854", "quantity": 3,
-                               "productRatePlanChargeId": "8ad09be48db5aba7018db60477a54856"}],
-                "term": {"type": "TERMED", "initialTerm": 12, "renewalTerm": 12, "periodType": "Month",
-                         "autoRenew": True},
-            }],
+            "currency": currency,
+            "paymentMethodId": "8ad0950c8c4b7d1d018c5e4f1c7a0aa1",
+            "autoPay": True,
+            "subscriptions": [
+                {
+                    "ratePlans": [
+                        {
+                            "productRatePlanId": "8ad09be48db5aba7018db604776d4854",
+                            "quantity": 3,
+                            "productRatePlanChargeId": "8ad09be48db5aba7018db60477a54856",
+                        }
+                    ],
+                    "term": {
+                        "type": "TERMED",
+                        "initialTerm": 12,
+                        "renewalTerm": 12,
+                        "periodType": "Month",
+                        "autoRenew": True,
+                    },
+                }
+            ],
             "processingOptions": {"runBilling": True, "collectPayment": True},
             **order,
         },
@@ -62,8 +93,13 @@ def checkout_body(email: str = "jane.doe@acme.com", *, company: str | None = "Ac
 def post_checkout(checkout_app: ModuleType) -> CheckoutCall:
     """Send one signed checkout through the handler as API Gateway would; returns the proxy response."""
 
-    def call(body: dict[str, Any] | str, key: str | None = "checkout-0001", *, secret: str | None = SIGNING_SECRET,
-             timestamp: int | None = None) -> dict[str, Any]:
+    def call(
+        body: dict[str, Any] | str,
+        key: str | None = "checkout-0001",
+        *,
+        secret: str | None = SIGNING_SECRET,
+        timestamp: int | None = None,
+    ) -> dict[str, Any]:
         return invoke(checkout_app, checkout_event(body, key, secret, timestamp))
 
     return call

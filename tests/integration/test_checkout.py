@@ -22,7 +22,9 @@ def _sent_orders(sandbox: Sandbox) -> list[dict[str, object]]:
 
 def _seed_account(sandbox: Sandbox, name: str, website: str | None = None, created: str = "2021-01-01") -> str:
     fields = {"Name": name} | ({"Website": website} if website else {})
-    return sandbox.salesforce.insert("Account", fields, created_date=dt.datetime.fromisoformat(created + "T00:00:00+00:00"))
+    return sandbox.salesforce.insert(
+        "Account", fields, created_date=dt.datetime.fromisoformat(created + "T00:00:00+00:00")
+    )
 
 
 def _seed_contact(sandbox: Sandbox, account_id: str, email: str) -> str:
@@ -45,8 +47,11 @@ def test_new_customer_gets_account_and_contact_in_one_request_and_a_zuora_order_
     accounts, contacts = sandbox.salesforce.records("Account"), sandbox.salesforce.records("Contact")
     assert [a["Name"] for a in accounts] == ["Acme Inc"]
     assert [(c["Email"], c["AccountId"]) for c in contacts] == [("Jane.Doe@acme.com", accounts[0]["Id"])]
-    creates = [c for c in sandbox.salesforce.calls if c.method == "POST" and "/composite" in c.path
-               and json.loads(c.body).get("allOrNone") is True]
+    creates = [
+        c
+        for c in sandbox.salesforce.calls
+        if c.method == "POST" and "/composite" in c.path and json.loads(c.body).get("allOrNone") is True
+    ]
     assert len(creates) == 1
     # And the Zuora order's newAccount.crmId is that Account's 18-character Id
     (order,) = _sent_orders(sandbox)
@@ -58,14 +63,22 @@ def test_new_customer_gets_account_and_contact_in_one_request_and_a_zuora_order_
     assert result["zuoraOrderNumber"].startswith("O-")
     assert len(result["subscriptionNumbers"]) == 1
     assert result["orderStatus"] == "Completed"
-    assert set(result) == {"salesforceAccountId", "matchedBy", "zuoraAccountNumber", "zuoraOrderNumber",
-                           "subscriptionNumbers", "orderStatus"}
+    assert set(result) == {
+        "salesforceAccountId",
+        "matchedBy",
+        "zuoraAccountNumber",
+        "zuoraOrderNumber",
+        "subscriptionNumbers",
+        "orderStatus",
+    }
 
 
 # --- 2. matching --------------------------------------------------------------------------------------
 
 
-def test_existing_contact_is_found_by_email_in_another_letter_case(sandbox: Sandbox, post_checkout: CheckoutCall) -> None:
+def test_existing_contact_is_found_by_email_in_another_letter_case(
+    sandbox: Sandbox, post_checkout: CheckoutCall
+) -> None:
     account_id = _seed_account(sandbox, "Globex", "globex.com")
     _seed_contact(sandbox, account_id, "maria.garcia@globex.com")
 
@@ -103,8 +116,7 @@ def test_free_mail_customers_are_never_matched_by_domain(
     result = body_of(post_checkout(checkout_body(email, company=None)))
 
     assert result["matchedBy"] == "created"
-    assert sorted(a["Name"] for a in sandbox.salesforce.records("Account")) == sorted([f"Fans of {domain}",
-                                                                                       "Jane Doe"])
+    assert sorted(a["Name"] for a in sandbox.salesforce.records("Account")) == sorted([f"Fans of {domain}", "Jane Doe"])
 
 
 def test_a_lookalike_domain_never_matches(sandbox: Sandbox, post_checkout: CheckoutCall) -> None:
@@ -273,8 +285,10 @@ def test_quotes_and_backslashes_in_emails_work_end_to_end(
 # --- 8. signature -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("secret", "age"), [(None, 0), ("not-the-signing-secret-0123456789", 0),
-                                             ("sandbox-signing-secret-0123456789abcdef", 301)])
+@pytest.mark.parametrize(
+    ("secret", "age"),
+    [(None, 0), ("not-the-signing-secret-0123456789", 0), ("sandbox-signing-secret-0123456789abcdef", 301)],
+)
 def test_missing_wrong_or_stale_signature_is_401_and_nothing_reaches_salesforce(
     sandbox: Sandbox, post_checkout: CheckoutCall, secret: str | None, age: int
 ) -> None:

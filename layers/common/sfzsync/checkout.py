@@ -26,7 +26,7 @@ from .matching import (
 from .models import CheckoutRequest, CheckoutResult
 from .orders import account_name, build_order_body
 from .salesforce import SalesforceGateway
-from .store import Checkpoint, CheckoutStore
+from .store import CheckoutStore, Checkpoint
 from .zuora import ZuoraGateway
 
 logger = Logger(child=True)
@@ -52,8 +52,9 @@ def zuora_idempotency_key(checkout_key: str, attempt: int) -> str:
     return f"checkout-{hashlib.sha256(checkout_key.encode('utf-8')).hexdigest()[:40]}-{attempt}"
 
 
-def run_checkout(request: CheckoutRequest, idempotency_key: str, services: CheckoutServices,
-                 today: dt.date | None = None) -> CheckoutResult:
+def run_checkout(
+    request: CheckoutRequest, idempotency_key: str, services: CheckoutServices, today: dt.date | None = None
+) -> CheckoutResult:
     """Resolve the customer in Salesforce (or reuse the checkpoint of an earlier attempt), then order in Zuora."""
     email = normalise_email(request.customer.email)
     logger.append_keys(customer=email.masked)
@@ -63,8 +64,13 @@ def run_checkout(request: CheckoutRequest, idempotency_key: str, services: Check
     else:
         logger.info("resuming checkout from checkpoint", extra={"matched_by": checkpoint.matched_by})
     tracer.put_annotation("matchedBy", checkpoint.matched_by)
-    body = build_order_body(request, email.address, checkpoint.account_id, checkpoint.existing_account_number,
-                            today or dt.datetime.now(dt.UTC).date())
+    body = build_order_body(
+        request,
+        email.address,
+        checkpoint.account_id,
+        checkpoint.existing_account_number,
+        today or dt.datetime.now(dt.UTC).date(),
+    )
     attempt = checkpoint.zuora_attempt
     try:
         order = services.zuora.create_order(body, zuora_idempotency_key(idempotency_key, attempt))
@@ -73,9 +79,14 @@ def run_checkout(request: CheckoutRequest, idempotency_key: str, services: Check
             services.store.bump_zuora_attempt(idempotency_key)
         raise
     metrics.add_metric(name="OrdersCreated", unit=MetricUnit.Count, value=1)
-    logger.info("checkout completed", extra={"salesforce_account_id": checkpoint.account_id,
-                                             "matched_by": checkpoint.matched_by,
-                                             "zuora_order_number": order.order_number})
+    logger.info(
+        "checkout completed",
+        extra={
+            "salesforce_account_id": checkpoint.account_id,
+            "matched_by": checkpoint.matched_by,
+            "zuora_order_number": order.order_number,
+        },
+    )
     return CheckoutResult(
         salesforceAccountId=checkpoint.account_id,
         matchedBy=checkpoint.matched_by,  # type: ignore[arg-type]
@@ -86,8 +97,9 @@ def run_checkout(request: CheckoutRequest, idempotency_key: str, services: Check
     )
 
 
-def _resolve_customer(request: CheckoutRequest, email: CustomerEmail, idempotency_key: str,
-                      services: CheckoutServices) -> Checkpoint:
+def _resolve_customer(
+    request: CheckoutRequest, email: CustomerEmail, idempotency_key: str, services: CheckoutServices
+) -> Checkpoint:
     lock = services.store.acquire_lock(email.address.lower(), services.lock_wait_seconds)
     checkpoint: Checkpoint | None = None
     try:
@@ -123,13 +135,15 @@ def _match_or_create(request: CheckoutRequest, email: CustomerEmail, services: C
         if rule == "contact_email":
             candidates = candidates_from_contacts(records)
         else:
-            candidates = candidates_from_accounts(records, domain if rule == "account_domain" else None,
-                                                  services.domain_field)
+            candidates = candidates_from_accounts(
+                records, domain if rule == "account_domain" else None, services.domain_field
+            )
         winner = pick_oldest(candidates)
         if winner is not None:
             ids = sorted(candidate.account_id for candidate in candidates)
-            logger.info("salesforce account matched", extra={"rule": rule, "account_id": winner.account_id,
-                                                             "candidates": ids})
+            logger.info(
+                "salesforce account matched", extra={"rule": rule, "account_id": winner.account_id, "candidates": ids}
+            )
             tracer.put_metadata("candidates", ids)
             _count("CustomerMatched", rule)
             return winner.account_id, rule
@@ -137,8 +151,9 @@ def _match_or_create(request: CheckoutRequest, email: CustomerEmail, services: C
         _account_fields(request, domain, services.account_defaults), _contact_fields(request, email)
     )
     if created.duplicate_of_existing:
-        logger.info("salesforce duplicate rule pointed at an existing account",
-                    extra={"account_id": created.account_id})
+        logger.info(
+            "salesforce duplicate rule pointed at an existing account", extra={"account_id": created.account_id}
+        )
         _count("CustomerMatched", "duplicate_rule")
         return created.account_id, "duplicate_rule"
     logger.info("salesforce account created", extra={"account_id": created.account_id})
@@ -149,8 +164,9 @@ def _match_or_create(request: CheckoutRequest, email: CustomerEmail, services: C
 def _existing_zuora_account(account_id: str, request: CheckoutRequest, services: CheckoutServices) -> str | None:
     """A returning customer's Zuora account in the order's currency (oldest number first), if any."""
     accounts = services.zuora.find_accounts_by_crm_id(account_id)
-    usable = sorted(a.account_number for a in accounts if a.currency == request.order.currency
-                    and a.status.lower() != "canceled")
+    usable = sorted(
+        a.account_number for a in accounts if a.currency == request.order.currency and a.status.lower() != "canceled"
+    )
     if usable:
         logger.info("zuora account reused", extra={"zuora_account_number": usable[0], "candidates": usable})
     return usable[0] if usable else None

@@ -130,8 +130,11 @@ def load_settings() -> Settings:
 
     runtime = runtime_settings_from_env()
     provider = parameters.SecretsProvider(
-        boto_config=Config(connect_timeout=runtime.connect_timeout, read_timeout=runtime.read_timeout,
-                           retries={"max_attempts": 3, "mode": "standard"})
+        boto_config=Config(
+            connect_timeout=runtime.connect_timeout,
+            read_timeout=runtime.read_timeout,
+            retries={"max_attempts": 3, "mode": "standard"},
+        )
     )
     try:
         document = provider.get(runtime.secret_id, transform="json")

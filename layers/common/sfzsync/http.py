@@ -70,7 +70,7 @@ def backoff_delay(attempt: int, base: float = 0.2, cap: float = 4.0, retry_after
     """Full-jitter exponential backoff; a server's Retry-After wins when it gives one."""
     if retry_after is not None:
         return min(max(retry_after, 0.0), cap)
-    return random.uniform(0, min(cap, base * (2**attempt)))
+    return random.uniform(0, min(cap, base * (2**attempt)))  # noqa: S311 (jitter, not cryptography)
 
 
 def time_allows(delay: float) -> bool:

@@ -25,8 +25,12 @@ def _bill_to_contact(customer: Customer, email: str) -> dict[str, Any]:
         "city": address.city,
         "country": address.country,
     }
-    optional = {"address2": address.line2, "state": address.state, "postalCode": address.postalCode,
-                "workPhone": customer.phone}
+    optional = {
+        "address2": address.line2,
+        "state": address.state,
+        "postalCode": address.postalCode,
+        "workPhone": customer.phone,
+    }
     contact.update({key: value for key, value in optional.items() if value})
     return contact
 
@@ -35,8 +39,10 @@ def _rate_plan(plan: RatePlan) -> dict[str, Any]:
     body: dict[str, Any] = {"productRatePlanId": plan.productRatePlanId}
     if plan.quantity is not None:
         body["chargeOverrides"] = [
-            {"productRatePlanChargeId": plan.productRatePlanChargeId,
-             "pricing": {"recurringPerUnit": {"quantity": plan.quantity}}}
+            {
+                "productRatePlanChargeId": plan.productRatePlanChargeId,
+                "pricing": {"recurringPerUnit": {"quantity": plan.quantity}},
+            }
         ]
     return body
 
@@ -46,8 +52,12 @@ def _terms(term: Term, start: dt.date) -> dict[str, Any]:
         return {"initialTerm": {"termType": "EVERGREEN", "startDate": start.isoformat()}}
     renewal = term.renewalTerm or term.initialTerm
     return {
-        "initialTerm": {"termType": "TERMED", "period": term.initialTerm, "periodType": term.periodType,
-                        "startDate": start.isoformat()},
+        "initialTerm": {
+            "termType": "TERMED",
+            "period": term.initialTerm,
+            "periodType": term.periodType,
+            "startDate": start.isoformat(),
+        },
         "renewalSetting": "RENEW_WITH_SPECIFIC_TERM",
         "renewalTerms": [{"period": renewal, "periodType": term.periodType}],
         "autoRenew": term.autoRenew,
@@ -83,17 +93,21 @@ def build_order_body(
     ]
     body["subscriptions"] = [
         {
-            "orderActions": [{
-                "type": "CreateSubscription",
-                "triggerDates": trigger_dates,
-                "createSubscription": {
-                    "subscribeToRatePlans": [_rate_plan(plan) for plan in subscription.ratePlans],
-                    "terms": _terms(subscription.term, order_date),
-                },
-            }]
+            "orderActions": [
+                {
+                    "type": "CreateSubscription",
+                    "triggerDates": trigger_dates,
+                    "createSubscription": {
+                        "subscribeToRatePlans": [_rate_plan(plan) for plan in subscription.ratePlans],
+                        "terms": _terms(subscription.term, order_date),
+                    },
+                }
+            ]
         }
         for subscription in order.subscriptions
     ]
-    body["processingOptions"] = {"runBilling": order.processingOptions.runBilling,
-                                 "collectPayment": order.processingOptions.collectPayment}
+    body["processingOptions"] = {
+        "runBilling": order.processingOptions.runBilling,
+        "collectPayment": order.processingOptions.collectPayment,
+    }
     return body

@@ -1,4 +1,4 @@
-"""Salesforce gateway over simple-salesforce: OAuth (client credentials or JWT bearer), Composite lookups and creates."""
+"""Salesforce gateway over simple-salesforce: OAuth (client credentials, JWT bearer), Composite lookups and creates."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any, Protocol, TypeVar
 import jwt
 import requests
 from aws_lambda_powertools import Logger, Tracer
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
+from simple_salesforce.format import format_soql
 
 from .config import SalesforceSettings
 from .errors import UpstreamError
@@ -65,32 +66,46 @@ class SalesforceAuthenticator:
         settings = self._settings
         if settings.authFlow == "jwt_bearer":
             assert settings.privateKey is not None
-            claims = {"iss": settings.clientId, "sub": settings.username, "aud": settings.jwtAudience,
-                      "exp": int(time.time()) + 170}
+            claims = {
+                "iss": settings.clientId,
+                "sub": settings.username,
+                "aud": settings.jwtAudience,
+                "exp": int(time.time()) + 170,
+            }
             form = {
                 "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
                 "assertion": jwt.encode(claims, settings.privateKey.get_secret_value(), algorithm="RS256"),
             }
         else:
             assert settings.clientSecret is not None
-            form = {"grant_type": "client_credentials", "client_id": settings.clientId,
-                    "client_secret": settings.clientSecret.get_secret_value()}
+            form = {
+                "grant_type": "client_credentials",
+                "client_id": settings.clientId,
+                "client_secret": settings.clientSecret.get_secret_value(),
+            }
         with tracer.provider.in_subsegment("salesforce.token") as subsegment:
             subsegment.put_annotation("stage", stage)
             try:
                 response = self._session.post(f"{settings.base_url}/services/oauth2/token", data=form)
             except requests.Timeout:
-                raise UpstreamError(stage, "SALESFORCE_TIMEOUT", "Salesforce login timed out", retryable=True,
-                                    timeout=True) from None
+                raise UpstreamError(
+                    stage, "SALESFORCE_TIMEOUT", "Salesforce login timed out", retryable=True, timeout=True
+                ) from None
             except requests.RequestException as exc:
-                raise UpstreamError(stage, "SALESFORCE_UNREACHABLE", f"Salesforce login failed: {type(exc).__name__}",
-                                    retryable=True) from None
+                raise UpstreamError(
+                    stage, "SALESFORCE_UNREACHABLE", f"Salesforce login failed: {type(exc).__name__}", retryable=True
+                ) from None
         if response.status_code != 200:
             error = _json_or_empty(response)
             code = str(error.get("error", f"HTTP_{response.status_code}")) if isinstance(error, dict) else "LOGIN"
-            raise UpstreamError(stage, code, "Salesforce refused the integration user's login; check the Connected "
-                                "App and the secret's salesforce section", retryable=response.status_code >= 500,
-                                retry_after_seconds=parse_retry_after(response.headers.get("Retry-After")))
+            raise UpstreamError(
+                stage,
+                code,
+                "Salesforce refused the integration user's login; check the Connected "
+                "App and the secret's salesforce section",
+                retryable=response.status_code >= 500,
+                retry_after_seconds=parse_retry_after(response.headers.get("Retry-After")),
+            )
         body = response.json()
         logger.info("salesforce token issued", extra={"auth_flow": settings.authFlow})
         return str(body["access_token"]), str(body["instance_url"])
@@ -106,8 +121,9 @@ class SalesforceRestGateway:
         self._api_prefix = f"/services/data/v{settings.apiVersion}"
 
     def _client(self, token: str, instance_url: str) -> Salesforce:
-        return Salesforce(instance_url=instance_url, session_id=token, version=self._settings.apiVersion,
-                          session=self._session)
+        return Salesforce(
+            instance_url=instance_url, session_id=token, version=self._settings.apiVersion, session=self._session
+        )
 
     def _call(self, stage: str, action: Callable[[Salesforce], T], *, safe_to_repeat: bool) -> T:
         """Run `action` with a valid token: re-login once on INVALID_SESSION_ID, back off on transient errors."""
@@ -118,19 +134,25 @@ class SalesforceRestGateway:
                 return action(self._client(token, instance_url))
             except SalesforceExpiredSession:
                 if refreshed:
-                    raise UpstreamError(stage, "INVALID_SESSION_ID", "Salesforce rejected a fresh token",
-                                        retryable=False) from None
+                    raise UpstreamError(
+                        stage, "INVALID_SESSION_ID", "Salesforce rejected a fresh token", retryable=False
+                    ) from None
                 refreshed = True
                 token, instance_url = self._auth.token(stage, refresh=True, stale=token)
                 continue
             except SalesforceError as exc:
                 error = _salesforce_error(stage, exc)
             except requests.Timeout:
-                error = UpstreamError(stage, "SALESFORCE_TIMEOUT", "Salesforce did not answer in time",
-                                      retryable=True, timeout=True)
+                error = UpstreamError(
+                    stage, "SALESFORCE_TIMEOUT", "Salesforce did not answer in time", retryable=True, timeout=True
+                )
             except requests.RequestException as exc:
-                error = UpstreamError(stage, "SALESFORCE_UNREACHABLE", f"connection to Salesforce failed: "
-                                      f"{type(exc).__name__}", retryable=True)
+                error = UpstreamError(
+                    stage,
+                    "SALESFORCE_UNREACHABLE",
+                    f"connection to Salesforce failed: {type(exc).__name__}",
+                    retryable=True,
+                )
             repeatable = safe_to_repeat or error.code in NOT_COMMITTED_ERROR_CODES
             attempt += 1
             delay = backoff_delay(attempt, retry_after=error.retry_after_seconds)
@@ -148,9 +170,10 @@ class SalesforceRestGateway:
             ],
         }
         with tracer.provider.in_subsegment("salesforce.lookup") as subsegment:
-            subsegment.put_annotation("queries", len(queries))
-            result = self._call("salesforce_lookup", lambda sf: sf.restful("composite", method="POST", json=body),
-                                safe_to_repeat=True)
+            subsegment.put_annotation("queries", ",".join(queries))
+            result = self._call(
+                "salesforce_lookup", lambda sf: sf.restful("composite", method="POST", json=body), safe_to_repeat=True
+            )
         records: dict[str, list[dict[str, Any]]] = {}
         for item in _composite_items(result):
             if item.get("httpStatusCode") != 200:
@@ -162,15 +185,24 @@ class SalesforceRestGateway:
         body = {
             "allOrNone": True,
             "compositeRequest": [
-                {"method": "POST", "url": f"{self._api_prefix}/sobjects/Account", "referenceId": "newAccount",
-                 "body": account},
-                {"method": "POST", "url": f"{self._api_prefix}/sobjects/Contact", "referenceId": "newContact",
-                 "body": {**contact, "AccountId": "@{newAccount.id}"}},
+                {
+                    "method": "POST",
+                    "url": f"{self._api_prefix}/sobjects/Account",
+                    "referenceId": "newAccount",
+                    "body": account,
+                },
+                {
+                    "method": "POST",
+                    "url": f"{self._api_prefix}/sobjects/Contact",
+                    "referenceId": "newContact",
+                    "body": {**contact, "AccountId": "@{newAccount.id}"},
+                },
             ],
         }
         with tracer.provider.in_subsegment("salesforce.create"):
-            result = self._call("salesforce_create", lambda sf: sf.restful("composite", method="POST", json=body),
-                                safe_to_repeat=False)
+            result = self._call(
+                "salesforce_create", lambda sf: sf.restful("composite", method="POST", json=body), safe_to_repeat=False
+            )
         items = _composite_items(result)
         if all(item.get("httpStatusCode") == 201 for item in items):
             return CreatedAccount(to_18(str(items[0]["body"]["id"])), duplicate_of_existing=False)
@@ -185,13 +217,17 @@ class SalesforceRestGateway:
 
     def _account_of_contact(self, contact_id: str) -> str:
         """A duplicate rule matched a Contact: its Account is the one to use (one more round trip, rare)."""
-        soql = f"SELECT AccountId FROM Contact WHERE Id = '{to_18(contact_id)}' LIMIT 1"
+        soql = format_soql("SELECT AccountId FROM Contact WHERE Id = {} LIMIT 1", to_18(contact_id))
         records = self.run_queries({"duplicate_contact": soql})["duplicate_contact"]
         account_id = records[0].get("AccountId") if records else None
         if not isinstance(account_id, str):
-            raise UpstreamError("salesforce_create", "DUPLICATES_DETECTED", "a Salesforce duplicate rule matched a "
-                                "Contact that has no Account; give that Contact an Account or relax the rule",
-                                retryable=False)
+            raise UpstreamError(
+                "salesforce_create",
+                "DUPLICATES_DETECTED",
+                "a Salesforce duplicate rule matched a "
+                "Contact that has no Account; give that Contact an Account or relax the rule",
+                retryable=False,
+            )
         return to_18(account_id)
 
 
@@ -210,8 +246,9 @@ def _json_or_empty(response: requests.Response) -> Any:
 
 def _composite_items(result: Any) -> list[dict[str, Any]]:
     if not isinstance(result, dict) or not isinstance(result.get("compositeResponse"), list):
-        raise UpstreamError("salesforce", "UNEXPECTED_RESPONSE", "Salesforce Composite answer had no compositeResponse",
-                            retryable=True)
+        raise UpstreamError(
+            "salesforce", "UNEXPECTED_RESPONSE", "Salesforce Composite answer had no compositeResponse", retryable=True
+        )
     return list(result["compositeResponse"])
 
 
@@ -227,8 +264,12 @@ def _composite_error(stage: str, item: dict[str, Any]) -> UpstreamError:
     body = item.get("body")
     message = body[0].get("message", "") if isinstance(body, list) and body and isinstance(body[0], dict) else ""
     status = int(item.get("httpStatusCode") or 500)
-    return UpstreamError(stage, code, str(message) or f"Salesforce answered {status}",
-                         retryable=code in RETRYABLE_ERROR_CODES or status >= 500)
+    return UpstreamError(
+        stage,
+        code,
+        str(message) or f"Salesforce answered {status}",
+        retryable=code in RETRYABLE_ERROR_CODES or status >= 500,
+    )
 
 
 def _duplicate_match(item: dict[str, Any]) -> tuple[str, str] | None:
@@ -246,7 +287,7 @@ def _duplicate_match(item: dict[str, Any]) -> tuple[str, str] | None:
 
 def _salesforce_error(stage: str, exc: SalesforceError) -> UpstreamError:
     content = exc.content
-    first = content[0] if isinstance(content, list) and content and isinstance(content[0], dict) else {}
+    first: dict[str, Any] = content[0] if isinstance(content, list) and content and isinstance(content[0], dict) else {}
     code = str(first.get("errorCode", f"HTTP_{exc.status}"))
     message = str(first.get("message", "")) or f"Salesforce answered {exc.status}"
     retryable = code in RETRYABLE_ERROR_CODES or exc.status in (429, 500, 502, 503, 504)

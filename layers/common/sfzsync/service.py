@@ -31,9 +31,9 @@ logger = Logger(child=True)
 metrics = Metrics()
 
 
-def _mark_replayed(response: CheckoutResult, record: DataRecord) -> CheckoutResult:
+def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
     metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
-    logger.info("idempotent replay", extra={"idempotency_record_status": record.status})
+    logger.info("idempotent replay", extra={"idempotency_record_status": idempotent_data.status})
     return response.model_copy(update={"replayed": True})
 
 
@@ -49,11 +49,15 @@ class CheckoutService:
             expires_after_seconds=settings.runtime.idempotency_expiry_seconds,
             response_hook=_mark_replayed,
         )
-        persistence = DynamoDBPersistenceLayer(table_name=settings.runtime.idempotency_table,
-                                               boto3_client=dynamodb_client)
+        persistence = DynamoDBPersistenceLayer(
+            table_name=settings.runtime.idempotency_table, boto3_client=dynamodb_client
+        )
         self._checkout = idempotent_function(
-            self._run, data_keyword_argument="payload", persistence_store=persistence,
-            config=self.idempotency_config, output_serializer=PydanticSerializer(model=CheckoutResult),
+            self._run,
+            data_keyword_argument="payload",
+            persistence_store=persistence,
+            config=self.idempotency_config,
+            output_serializer=PydanticSerializer(model=CheckoutResult),
             key_prefix="checkout",
         )
 
@@ -63,9 +67,14 @@ class CheckoutService:
         settings = load_settings()
         runtime, secret = settings.runtime, settings.secret
         session = TimeoutSession(runtime.connect_timeout, runtime.read_timeout)
-        dynamodb = boto3.client("dynamodb", config=Config(
-            connect_timeout=runtime.connect_timeout, read_timeout=runtime.read_timeout,
-            retries={"max_attempts": 3, "mode": "standard"}))
+        dynamodb = boto3.client(
+            "dynamodb",
+            config=Config(
+                connect_timeout=runtime.connect_timeout,
+                read_timeout=runtime.read_timeout,
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        )
         services = CheckoutServices(
             salesforce=SalesforceRestGateway(secret.salesforce, session),
             zuora=ZuoraRestGateway(secret.zuora, session),
@@ -84,11 +93,16 @@ class CheckoutService:
             body = base64.b64decode(body).decode("utf-8", errors="replace")
         headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
         checkout = self.settings.secret.checkout
-        signature.verify(checkout.signingSecret.get_secret_value(), body, headers.get("x-signature"),
-                         checkout.signatureToleranceSeconds)
+        signature.verify(
+            checkout.signingSecret.get_secret_value(),
+            body,
+            headers.get("x-signature"),
+            checkout.signatureToleranceSeconds,
+        )
 
-    def checkout(self, request: CheckoutRequest, idempotency_key: str, context: LambdaContext,
-                 request_id: str | None) -> CheckoutResult:
+    def checkout(
+        self, request: CheckoutRequest, idempotency_key: str, context: LambdaContext, request_id: str | None
+    ) -> CheckoutResult:
         """Run the flow once per key: a stored result comes back with `replayed` set."""
         self.idempotency_config.register_lambda_context(context)
         remaining = context.get_remaining_time_in_millis() / 1000 - RESPONSE_MARGIN_SECONDS

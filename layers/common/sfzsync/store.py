@@ -80,9 +80,12 @@ class DynamoDBCheckoutStore:
             try:
                 self._client.put_item(
                     TableName=self._table,
-                    Item={"id": {"S": lock.item_id}, "owner": {"S": lock.owner},
-                          "lease_until": {"N": f"{now + LOCK_LEASE_SECONDS:.3f}"},
-                          "expiration": {"N": str(int(now) + LOCK_LEASE_SECONDS * 10)}},
+                    Item={
+                        "id": {"S": lock.item_id},
+                        "owner": {"S": lock.owner},
+                        "lease_until": {"N": f"{now + LOCK_LEASE_SECONDS:.3f}"},
+                        "expiration": {"N": str(int(now) + LOCK_LEASE_SECONDS * 10)},
+                    },
                     ConditionExpression="attribute_not_exists(id) OR lease_until < :now",
                     ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}},
                 )
@@ -98,9 +101,15 @@ class DynamoDBCheckoutStore:
 
     def release_lock(self, lock: CustomerLock, idempotency_key: str, checkpoint: Checkpoint | None) -> None:
         """Drop the lock (if still ours) and, in the same transaction, save the checkpoint."""
-        delete = {"Delete": {"TableName": self._table, "Key": {"id": {"S": lock.item_id}},
-                             "ConditionExpression": "#owner = :owner", "ExpressionAttributeNames": {"#owner": "owner"},
-                             "ExpressionAttributeValues": {":owner": {"S": lock.owner}}}}
+        delete = {
+            "Delete": {
+                "TableName": self._table,
+                "Key": {"id": {"S": lock.item_id}},
+                "ConditionExpression": "#owner = :owner",
+                "ExpressionAttributeNames": {"#owner": "owner"},
+                "ExpressionAttributeValues": {":owner": {"S": lock.owner}},
+            }
+        }
         if checkpoint is None:
             self._delete_quietly(delete["Delete"])
             return
@@ -114,8 +123,10 @@ class DynamoDBCheckoutStore:
 
     def bump_zuora_attempt(self, idempotency_key: str) -> None:
         self._client.update_item(
-            TableName=self._table, Key={"id": {"S": f"checkout#{_digest(idempotency_key)}"}},
-            UpdateExpression="ADD zuora_attempt :one", ExpressionAttributeValues={":one": {"N": "1"}},
+            TableName=self._table,
+            Key={"id": {"S": f"checkout#{_digest(idempotency_key)}"}},
+            UpdateExpression="ADD zuora_attempt :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
         )
 
     def _delete_quietly(self, delete: dict[str, Any]) -> None:

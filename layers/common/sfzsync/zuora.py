@@ -65,14 +65,21 @@ class ZuoraRestGateway:
             return self._token[0]
 
     def _fetch_token(self, stage: str, now: float) -> tuple[str, float]:
-        form = {"grant_type": "client_credentials", "client_id": self._settings.clientId,
-                "client_secret": self._settings.clientSecret.get_secret_value()}
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._settings.clientId,
+            "client_secret": self._settings.clientSecret.get_secret_value(),
+        }
         with tracer.provider.in_subsegment("zuora.token"):
             response = self._send(stage, "POST", "/oauth/token", data=form)
         if response.status_code != 200:
-            raise UpstreamError(stage, f"HTTP_{response.status_code}", "Zuora refused the OAuth client; check the "
-                                "secret's zuora section", retryable=response.status_code in RETRYABLE_STATUS,
-                                upstream_request_id=response.headers.get("Zuora-Request-Id"))
+            raise UpstreamError(
+                stage,
+                f"HTTP_{response.status_code}",
+                "Zuora refused the OAuth client; check the secret's zuora section",
+                retryable=response.status_code in RETRYABLE_STATUS,
+                upstream_request_id=response.headers.get("Zuora-Request-Id"),
+            )
         body = response.json()
         ttl = float(body.get("expires_in", 3600))
         return str(body["access_token"]), now + max(ttl - TOKEN_REFRESH_MARGIN_SECONDS, ttl / 2)
@@ -82,24 +89,46 @@ class ZuoraRestGateway:
         try:
             response = self._session.request(method, f"{self._settings.base_url}{path}", **kwargs)
         except requests.Timeout:
-            raise UpstreamError(stage, "ZUORA_TIMEOUT", "Zuora did not answer in time", retryable=True,
-                                timeout=True) from None
+            raise UpstreamError(
+                stage, "ZUORA_TIMEOUT", "Zuora did not answer in time", retryable=True, timeout=True
+            ) from None
         except requests.RequestException as exc:
-            raise UpstreamError(stage, "ZUORA_UNREACHABLE", f"connection to Zuora failed: {type(exc).__name__}",
-                                retryable=True) from None
-        logger.info("zuora call", extra={"stage": stage, "method": method, "path": path.split("?")[0],
-                                         "status": response.status_code,
-                                         "zuora_request_id": response.headers.get("Zuora-Request-Id")})
+            raise UpstreamError(
+                stage, "ZUORA_UNREACHABLE", f"connection to Zuora failed: {type(exc).__name__}", retryable=True
+            ) from None
+        logger.info(
+            "zuora call",
+            extra={
+                "stage": stage,
+                "method": method,
+                "path": path.split("?", maxsplit=1)[0],
+                "status": response.status_code,
+                "zuora_request_id": response.headers.get("Zuora-Request-Id"),
+            },
+        )
         return response
 
-    def _api(self, stage: str, method: str, path: str, *, params: Any = None, json: Any = None,
-             headers: Mapping[str, str] | None = None, safe_to_repeat: bool = True) -> dict[str, Any]:
+    def _api(
+        self,
+        stage: str,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        safe_to_repeat: bool = True,
+    ) -> dict[str, Any]:
         """One API call with auth and headers; retried in place only where repeating it cannot do harm."""
         attempt, refreshed, stale = 0, False, None
         while True:
             token = self._access_token(stage, stale)
-            request_headers = {"Authorization": f"Bearer {token}", "Zuora-Version": self._settings.zuoraVersion,
-                               "Accept": "application/json", **(headers or {})}
+            request_headers = {
+                "Authorization": f"Bearer {token}",
+                "Zuora-Version": self._settings.zuoraVersion,
+                "Accept": "application/json",
+                **(headers or {}),
+            }
             track_id = current_track_id()
             if track_id:
                 request_headers["Zuora-Track-Id"] = track_id[:64]
@@ -113,8 +142,12 @@ class ZuoraRestGateway:
                 return dict(response.json())
             attempt += 1
             delay = backoff_delay(attempt, retry_after=error.retry_after_seconds)
-            if not (error.retryable and attempt < MAX_ATTEMPTS and time_allows(delay)
-                    and (safe_to_repeat or response.status_code in RETRYABLE_STATUS)):
+            if not (
+                error.retryable
+                and attempt < MAX_ATTEMPTS
+                and time_allows(delay)
+                and (safe_to_repeat or response.status_code in RETRYABLE_STATUS)
+            ):
                 raise error
             logger.warning("zuora call retried", extra={"stage": stage, "code": error.code, "attempt": attempt})
             time.sleep(delay)
@@ -122,24 +155,38 @@ class ZuoraRestGateway:
     # --- operations ----------------------------------------------------------------------------
     def find_accounts_by_crm_id(self, crm_id: str) -> list[ZuoraAccount]:
         with tracer.provider.in_subsegment("zuora.account_lookup"):
-            body = self._api("zuora_lookup", "GET", "/object-query/accounts",
-                             params=[("filter[]", f"crmid.EQ:{crm_id}"), ("pageSize", "50")])
+            body = self._api(
+                "zuora_lookup",
+                "GET",
+                "/object-query/accounts",
+                params=[("filter[]", f"crmid.EQ:{crm_id}"), ("pageSize", "50")],
+            )
         return [
-            ZuoraAccount(str(item["id"]), str(item["accountNumber"]), str(item.get("currency", "")),
-                         str(item.get("status", "")))
+            ZuoraAccount(
+                str(item["id"]), str(item["accountNumber"]), str(item.get("currency", "")), str(item.get("status", ""))
+            )
             for item in body.get("data", [])
         ]
 
     def create_order(self, body: dict[str, Any], idempotency_key: str) -> OrderResult:
         with tracer.provider.in_subsegment("zuora.create_order"):
-            result = self._api("zuora_order", "POST", "/v1/orders", json=body,
-                               headers={"Idempotency-Key": idempotency_key, "Content-Type": "application/json"},
-                               safe_to_repeat=False)
+            result = self._api(
+                "zuora_order",
+                "POST",
+                "/v1/orders",
+                json=body,
+                headers={"Idempotency-Key": idempotency_key, "Content-Type": "application/json"},
+                safe_to_repeat=False,
+            )
         subscriptions = result.get("subscriptionNumbers") or [
             item["subscriptionNumber"] for item in result.get("subscriptions", []) if "subscriptionNumber" in item
         ]
-        return OrderResult(str(result["orderNumber"]), str(result["accountNumber"]), str(result.get("status", "")),
-                           [str(number) for number in subscriptions])
+        return OrderResult(
+            str(result["orderNumber"]),
+            str(result["accountNumber"]),
+            str(result.get("status", "")),
+            [str(number) for number in subscriptions],
+        )
 
 
 def _error_of(stage: str, response: requests.Response, request_id: str | None) -> UpstreamError | None:
@@ -153,13 +200,25 @@ def _error_of(stage: str, response: requests.Response, request_id: str | None) -
         if isinstance(body, dict):
             code, message = _reason(body) or (code, str(body.get("message", message)))
         status = response.status_code
-        return UpstreamError(stage, code, message, retryable=status in RETRYABLE_STATUS or status >= 500,
-                             upstream_request_id=request_id, retry_after_seconds=retry_after,
-                             definitive=400 <= status < 500 and status not in (401, 409, 429))
+        return UpstreamError(
+            stage,
+            code,
+            message,
+            retryable=status in RETRYABLE_STATUS or status >= 500,
+            upstream_request_id=request_id,
+            retry_after_seconds=retry_after,
+            definitive=400 <= status < 500 and status not in (401, 409, 429),
+        )
     if body.get("success") is False:
         code, message = _reason(body) or ("UNKNOWN", "Zuora answered success:false without reasons")
-        return UpstreamError(stage, code, message, retryable=code[-2:] in RETRYABLE_CATEGORIES,
-                             upstream_request_id=request_id, definitive=True)
+        return UpstreamError(
+            stage,
+            code,
+            message,
+            retryable=code[-2:] in RETRYABLE_CATEGORIES,
+            upstream_request_id=request_id,
+            definitive=True,
+        )
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from sfzsync import signature
 from sfzsync.errors import SignatureError
 from sfzsync.ids import to_18

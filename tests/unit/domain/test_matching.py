@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from sfzsync.errors import InvalidInputError
 from sfzsync.matching import (
     Candidate,
@@ -30,8 +31,19 @@ def test_quote_and_backslash_addresses_are_valid_input(raw: str) -> None:
     assert normalise_email(raw).address == raw
 
 
-@pytest.mark.parametrize("raw", ["no-at-sign", "@acme.com", "jane@", "jane@localhost", "ja ne@acme.com",
-                                 "jane@acme..com", "jane@-acme.com", "jane\u202e@acme.com"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "no-at-sign",
+        "@acme.com",
+        "jane@",
+        "jane@localhost",
+        "ja ne@acme.com",
+        "jane@acme..com",
+        "jane@-acme.com",
+        "jane\u202e@acme.com",
+    ],
+)
 def test_malformed_emails_are_rejected_with_the_field_named(raw: str) -> None:
     with pytest.raises(InvalidInputError) as caught:
         normalise_email(raw)
@@ -42,8 +54,10 @@ def test_unicode_domain_is_idna_encoded() -> None:
     assert normalise_email("anna@Bücher.de").domain == "xn--bcher-kva.de"
 
 
-@pytest.mark.parametrize("domain", ["gmail.com", "outlook.com", "yahoo.co.uk", "hotmail.com", "icloud.com",
-                                    "proton.me", "gmx.de", "mailinator.com"])
+@pytest.mark.parametrize(
+    "domain",
+    ["gmail.com", "outlook.com", "yahoo.co.uk", "hotmail.com", "icloud.com", "proton.me", "gmx.de", "mailinator.com"],
+)
 def test_free_mail_and_disposable_domains_are_never_company_domains(domain: str) -> None:
     assert company_domain(normalise_email(f"someone@{domain}")) is None
 
@@ -53,17 +67,20 @@ def test_company_domain_is_the_registrable_domain() -> None:
     assert company_domain(normalise_email("x@eu.sales.acme.com")) == "acme.com"
 
 
-@pytest.mark.parametrize(("website", "expected"), [
-    ("https://www.acme.co.uk/about", "acme.co.uk"),
-    ("http://acme.com:8080/", "acme.com"),
-    ("www.acme.com", "acme.com"),
-    ("ACME.COM", "acme.com"),
-    ("https://user@shop.acme.com/x?y", "acme.com"),
-    ("notacme.com", "notacme.com"),
-    ("", None),
-    (None, None),
-    ("co.uk", None),
-])
+@pytest.mark.parametrize(
+    ("website", "expected"),
+    [
+        ("https://www.acme.co.uk/about", "acme.co.uk"),
+        ("http://acme.com:8080/", "acme.com"),
+        ("www.acme.com", "acme.com"),
+        ("ACME.COM", "acme.com"),
+        ("https://user@shop.acme.com/x?y", "acme.com"),
+        ("notacme.com", "notacme.com"),
+        ("", None),
+        (None, None),
+        ("co.uk", None),
+    ],
+)
 def test_website_is_normalised_to_its_registrable_domain(website: str | None, expected: str | None) -> None:
     assert website_domain(website) == expected
 
@@ -73,8 +90,11 @@ def _account(account_id: str, website: str, created: str = "2020-01-01T00:00:00.
 
 
 def test_website_candidates_match_the_domain_exactly_never_by_substring() -> None:
-    records = [_account("001000000000001", "https://notacme.com"), _account("001000000000002", "acme.com.evil.io"),
-               _account("001000000000003", "https://www.acme.com/contact")]
+    records = [
+        _account("001000000000001", "https://notacme.com"),
+        _account("001000000000002", "acme.com.evil.io"),
+        _account("001000000000003", "https://www.acme.com/contact"),
+    ]
     assert [c.account_id for c in candidates_from_accounts(records, "acme.com")] == ["001000000000003AAA"]
 
 
