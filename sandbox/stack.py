@@ -162,6 +162,14 @@ class Sandbox:
                 else:
                     os.environ[name] = value
 
+    def configure(self, **changes: Any) -> None:
+        """Change the options and rewrite the secret (a handler loaded afterwards sees the new configuration)."""
+        for name, value in changes.items():
+            setattr(self.options, name, value)
+        with self.aws_environment():
+            boto3.client("secretsmanager").put_secret_value(SecretId=SECRET_NAME,
+                                                            SecretString=json.dumps(self.secret_document()))
+
     def _create_aws_resources(self) -> None:
         boto3.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=json.dumps(self.secret_document()))
         dynamodb = boto3.client("dynamodb")

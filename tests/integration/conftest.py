@@ -36,6 +36,19 @@ def checkout_app(sandbox: Sandbox) -> ModuleType:
     return load_handler("checkout")
 
 
+@pytest.fixture
+def reconfigured(sandbox: Sandbox) -> Iterator[Callable[..., ModuleType]]:
+    """Rewrite the secret with other options and cold-start a new handler on it; restores the options after."""
+    saved = SandboxOptions(**vars(sandbox.options))
+
+    def load(**changes: Any) -> ModuleType:
+        sandbox.configure(**changes)
+        return load_handler("checkout")
+
+    yield load
+    sandbox.configure(**vars(saved))
+
+
 def checkout_body(
     email: str = "jane.doe@acme.com",
     *,

@@ -276,7 +276,8 @@ def _duplicate_match(item: dict[str, Any]) -> tuple[str, str] | None:
     body = item.get("body")
     if _first_error_code(item) != "DUPLICATES_DETECTED" or not isinstance(body, list):
         return None
-    result = body[0].get("duplicateResult") or {}
+    # Salesforce's REST API spells the key "duplicateResut"; accept the documented spelling too.
+    result = body[0].get("duplicateResut") or body[0].get("duplicateResult") or {}
     for match in result.get("matchResults", []):
         for record in match.get("matchRecords", []):
             record_id = (record.get("record") or {}).get("Id")
