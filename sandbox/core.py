@@ -71,8 +71,8 @@ class Call:
     body: bytes
 
 
-class _ConnectionResetError(Exception):
-    pass
+class _ConnectionResetError(BaseException):
+    """BaseException so werkzeug's run_wsgi cannot turn the dropped connection into a 500 page."""
 
 
 def _reset_connection(environ: dict[str, Any]) -> None:

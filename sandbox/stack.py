@@ -167,8 +167,9 @@ class Sandbox:
         for name, value in changes.items():
             setattr(self.options, name, value)
         with self.aws_environment():
-            boto3.client("secretsmanager").put_secret_value(SecretId=SECRET_NAME,
-                                                            SecretString=json.dumps(self.secret_document()))
+            boto3.client("secretsmanager").put_secret_value(
+                SecretId=SECRET_NAME, SecretString=json.dumps(self.secret_document())
+            )
 
     def _create_aws_resources(self) -> None:
         boto3.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=json.dumps(self.secret_document()))

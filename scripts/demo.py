@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import io
 import logging
 import os
@@ -12,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from sandbox.demo_data import seed_demo_data
 from sandbox.invoke import invoke, load_event, load_handler, response_json
 from sandbox.stack import SIGNING_SECRET, Sandbox
 
@@ -23,29 +23,6 @@ CHECKOUT_EVENTS = [
     "checkout-free-mail",
     "checkout-returning-zuora-customer",
 ]
-
-
-def seed(sandbox: Sandbox) -> None:
-    """The Salesforce org and Zuora tenant the sample events meet."""
-    sf = sandbox.salesforce
-    old = dt.datetime(2019, 3, 1, tzinfo=dt.UTC)
-    globex = sf.insert("Account", {"Name": "Globex Corporation", "Website": "https://globex.com"}, created_date=old)
-    sf.insert(
-        "Contact", {"AccountId": globex, "FirstName": "Maria", "LastName": "Garcia", "Email": "maria.garcia@globex.com"}
-    )
-    sf.insert("Account", {"Name": "Initech UK", "Website": "https://www.initech.co.uk/about"}, created_date=old)
-    sf.insert(
-        "Account",
-        {"Name": "Initech (newer duplicate)", "Website": "initech.co.uk"},
-        created_date=dt.datetime(2024, 6, 1, tzinfo=dt.UTC),
-    )
-    sf.insert("Account", {"Name": "Gmail Fan Club", "Website": "https://gmail.com"}, created_date=old)
-    umbrella = sf.insert("Account", {"Name": "Umbrella Corporation", "Website": "umbrella-corp.com"}, created_date=old)
-    sf.insert(
-        "Contact",
-        {"AccountId": umbrella, "FirstName": "Alice", "LastName": "Abernathy", "Email": "alice@umbrella-corp.com"},
-    )
-    sandbox.zuora.seed_account(name="Umbrella Corporation", currency="USD", crm_id=umbrella)
 
 
 def quietly_invoke(handler: ModuleType, event_file: Path) -> dict[str, Any]:
@@ -79,7 +56,7 @@ def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with Sandbox() as sandbox, sandbox.aws_environment():
         print(f"Sandbox up: Salesforce {sandbox.salesforce.url}, Zuora {sandbox.zuora.url}, AWS {sandbox.aws_endpoint}")
-        seed(sandbox)
+        seed_demo_data(sandbox)
         checkout = load_handler("checkout")
         failures = 0
         for name in CHECKOUT_EVENTS:

@@ -17,7 +17,7 @@ PLAN = {
 
 
 def _body(
-    email: str, first: str, last: str, company: str | None, country: str = "US", currency: str = "USD"
+    email: str, first: str, last: str, company: str | None, *, country: str = "US", currency: str = "USD"
 ) -> dict[str, Any]:
     return {
         "customer": {

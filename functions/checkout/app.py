@@ -42,9 +42,7 @@ def create_order(
     service.verify_signature(app.current_event.raw_event)
     result = service.checkout(order, idempotency_key, app.lambda_context, app.current_event.request_context.request_id)
     headers = {**NO_STORE, **({"Idempotent-Replayed": "true"} if result.replayed else {})}
-    return Response(
-        status_code=201, content_type=content_types.APPLICATION_JSON, body=result, headers=headers
-    )
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result, headers=headers)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -77,9 +77,7 @@ def test_duplicate_rule_hit_reuses_the_matched_account(sandbox: Sandbox, post_ch
     assert sandbox.salesforce.records("Contact") == []
 
 
-def test_parallel_checkouts_of_one_new_customer_create_one_account(
-    sandbox: Sandbox, checkout_app: ModuleType
-) -> None:
+def test_parallel_checkouts_of_one_new_customer_create_one_account(sandbox: Sandbox, checkout_app: ModuleType) -> None:
     events = [checkout_event(checkout_body("racer@newco.io"), f"race-{n}", SIGNING_SECRET) for n in range(6)]
 
     with ThreadPoolExecutor(max_workers=6) as pool:

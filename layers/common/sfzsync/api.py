@@ -7,7 +7,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -21,6 +21,7 @@ from .models import ErrorBody, ErrorDetail
 
 logger = Logger(child=True)
 metrics = Metrics()
+tracer = Tracer()
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -116,6 +117,8 @@ def register_error_handlers(app: APIGatewayRestResolver, authenticate: Callable[
                 "upstream_request_id": error.upstream_request_id,
             },
         )
+        tracer.put_annotation("outcome", "upstream_failure")
+        tracer.put_annotation("stage", error.stage)
         with single_metric(name="Failures", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
             metric.add_dimension(name="stage", value=error.stage)
         headers = {}

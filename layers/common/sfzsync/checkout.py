@@ -79,6 +79,7 @@ def run_checkout(
             services.store.bump_zuora_attempt(idempotency_key)
         raise
     metrics.add_metric(name="OrdersCreated", unit=MetricUnit.Count, value=1)
+    tracer.put_annotation("outcome", "ordered")
     logger.info(
         "checkout completed",
         extra={

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.build.conftest import BuiltApp
+from tests.sam.conftest import BuiltApp
 
 pytestmark = pytest.mark.timeout(900)
 

@@ -1,0 +1,47 @@
+"""The files in events/ go through the local runner exactly as `sam local invoke -e` would send them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from sandbox.demo_data import EXPECTED_MATCHES, seed_demo_data
+from sandbox.invoke import ROOT, invoke, load_event
+from sandbox.stack import SIGNING_SECRET, Sandbox
+from tests.integration.conftest import body_of
+
+EVENT_FILES = sorted((ROOT / "events").glob("checkout-*.json"))
+
+
+def test_every_checkout_scenario_has_an_event_file() -> None:
+    assert {path.stem for path in EVENT_FILES} == set(EXPECTED_MATCHES)
+
+
+@pytest.mark.parametrize("path", EVENT_FILES, ids=lambda p: p.stem)
+def test_event_file_runs_through_the_handler(sandbox: Sandbox, checkout_app: ModuleType, path: Path) -> None:
+    seed_demo_data(sandbox)
+    event = json.loads(path.read_text())
+    assert event["httpMethod"] == "POST" and event["path"] == "/orders"
+
+    response = invoke(checkout_app, load_event(path, SIGNING_SECRET))
+
+    assert response["statusCode"] == 201, response["body"]
+    assert body_of(response)["matchedBy"] == EXPECTED_MATCHES[path.stem]
+
+
+def test_returning_customer_event_reuses_the_seeded_zuora_account(sandbox: Sandbox, checkout_app: ModuleType) -> None:
+    seed_demo_data(sandbox)
+    (seeded,) = [a["accountNumber"] for a in sandbox.zuora.accounts.values()]
+
+    response = invoke(checkout_app, load_event(ROOT / "events/checkout-returning-zuora-customer.json", SIGNING_SECRET))
+
+    assert body_of(response)["zuoraAccountNumber"] == seeded
+
+
+def test_event_as_committed_is_refused_for_its_stale_signature(checkout_app: ModuleType) -> None:
+    response = invoke(checkout_app, load_event(EVENT_FILES[0]))
+
+    assert response["statusCode"] == 401
