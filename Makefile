@@ -8,7 +8,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 PYTEST_ARGS ?=
 
-.PHONY: setup demo sandbox test lint build clean
+.PHONY: setup chromium demo sandbox test lint build clean
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	python3.13 -m venv $(VENV)
@@ -19,7 +19,10 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 .cache/openapi/zuora.com.json: scripts/fetch-zuora-openapi
 	scripts/fetch-zuora-openapi
 
-setup: $(VENV)/.installed .cache/openapi/zuora.com.json
+chromium:  ## Debian's chromium for the browser tests (needs root; skipped with a message otherwise)
+	scripts/install-chromium
+
+setup: $(VENV)/.installed .cache/openapi/zuora.com.json chromium
 
 demo: setup  ## sample checkouts through the handler against the offline sandbox
 	PYTHONPATH=layers/common:. $(PY) scripts/demo.py
@@ -33,7 +36,8 @@ test: setup  ## the whole suite: unit, sandbox, integration, template and build 
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/common/sfzsync functions
+	$(VENV)/bin/mypy layers/common/sfzsync functions/checkout/app.py
+	$(VENV)/bin/mypy functions/send_to_zuora/app.py
 
 build: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build

@@ -6,6 +6,7 @@ import copy
 import importlib.util
 import itertools
 import json
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -46,7 +47,15 @@ def load_handler(function: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"{function}_app_{next(_loaded)}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    saved = os.environ.get("POWERTOOLS_SERVICE_NAME")
+    os.environ["POWERTOOLS_SERVICE_NAME"] = function.replace("_", "-")
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        if saved is None:
+            os.environ.pop("POWERTOOLS_SERVICE_NAME", None)
+        else:
+            os.environ["POWERTOOLS_SERVICE_NAME"] = saved
     return module
 
 

@@ -59,8 +59,16 @@ class CheckoutSettings(_Section):
 
 
 class SendToZuoraSettings(_Section):
-    sessionKey: SecretStr | None = None
+    sessionKey: SecretStr | None = Field(None, description="Seals the button's cookies; 32+ random characters.")
     productRatePlanField: FieldName = "Zuora_Product_Rate_Plan_Id__c"
+    productRatePlanChargeField: FieldName | None = Field(
+        "Zuora_Product_Rate_Plan_Charge_Id__c", description="Product2 field naming the per-unit charge for quantities."
+    )
+    defaultCurrency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+    multiCurrency: bool = Field(False, description="Read CurrencyIsoCode (only in multi-currency orgs).")
+    callbackUrl: Annotated[str, StringConstraints(pattern=r"^https://[^\s]+/sfdccpq/callback$")] | None = Field(
+        None, description="The Connected App's callback URL; defaults to this API's own /sfdccpq/callback."
+    )
 
 
 class MatchingSettings(_Section):

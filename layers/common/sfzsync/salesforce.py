@@ -141,7 +141,7 @@ class SalesforceRestGateway:
                 token, instance_url = self._auth.token(stage, refresh=True, stale=token)
                 continue
             except SalesforceError as exc:
-                error = _salesforce_error(stage, exc)
+                error = salesforce_error(stage, exc)
             except requests.Timeout:
                 error = UpstreamError(
                     stage, "SALESFORCE_TIMEOUT", "Salesforce did not answer in time", retryable=True, timeout=True
@@ -162,24 +162,13 @@ class SalesforceRestGateway:
             time.sleep(delay)
 
     def run_queries(self, queries: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
-        body = {
-            "allOrNone": False,
-            "compositeRequest": [
-                {"method": "GET", "url": f"{self._api_prefix}/query?{_query_param(soql)}", "referenceId": name}
-                for name, soql in queries.items()
-            ],
-        }
+        body = composite_query_body(self._api_prefix, queries)
         with tracer.provider.in_subsegment("salesforce.lookup") as subsegment:
             subsegment.put_annotation("queries", ",".join(queries))
             result = self._call(
                 "salesforce_lookup", lambda sf: sf.restful("composite", method="POST", json=body), safe_to_repeat=True
             )
-        records: dict[str, list[dict[str, Any]]] = {}
-        for item in _composite_items(result):
-            if item.get("httpStatusCode") != 200:
-                raise _composite_error("salesforce_lookup", item)
-            records[str(item["referenceId"])] = list(item["body"]["records"])
-        return records
+        return composite_query_records("salesforce_lookup", result)
 
     def create_account_with_contact(self, account: dict[str, Any], contact: dict[str, Any]) -> CreatedAccount:
         body = {
@@ -229,6 +218,26 @@ class SalesforceRestGateway:
                 retryable=False,
             )
         return to_18(account_id)
+
+
+def composite_query_body(api_prefix: str, queries: Mapping[str, str]) -> dict[str, Any]:
+    """A Composite request running each named SOQL query (one round trip for all of them)."""
+    return {
+        "allOrNone": False,
+        "compositeRequest": [
+            {"method": "GET", "url": f"{api_prefix}/query?{_query_param(soql)}", "referenceId": name}
+            for name, soql in queries.items()
+        ],
+    }
+
+
+def composite_query_records(stage: str, result: Any) -> dict[str, list[dict[str, Any]]]:
+    records: dict[str, list[dict[str, Any]]] = {}
+    for item in _composite_items(result):
+        if item.get("httpStatusCode") != 200:
+            raise _composite_error(stage, item)
+        records[str(item["referenceId"])] = list(item["body"]["records"])
+    return records
 
 
 def _query_param(soql: str) -> str:
@@ -286,7 +295,7 @@ def _duplicate_match(item: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _salesforce_error(stage: str, exc: SalesforceError) -> UpstreamError:
+def salesforce_error(stage: str, exc: SalesforceError) -> UpstreamError:
     content = exc.content
     first: dict[str, Any] = content[0] if isinstance(content, list) and content and isinstance(content[0], dict) else {}
     code = str(first.get("errorCode", f"HTTP_{exc.status}"))

@@ -148,3 +148,80 @@ class DynamoDBCheckoutStore:
         if checkpoint.existing_account_number:
             item["existing_account_number"] = {"S": checkpoint.existing_account_number}
         return item
+
+
+@dataclass(frozen=True)
+class SentOrder:
+    zuora_account_number: str
+    order_number: str
+    subscription_numbers: list[str]
+    sent_at: str
+    sent_by: str
+
+
+@dataclass(frozen=True)
+class PushRecord:
+    """What is known of one Salesforce Order's push: Zuora key attempts so far, and the result once sent."""
+
+    attempt: int = 0
+    sent: SentOrder | None = None
+
+
+class PushStore(Protocol):
+    def acquire_lock(self, customer_key: str, wait_seconds: float) -> CustomerLock: ...
+
+    def release_lock(self, lock: CustomerLock, idempotency_key: str, checkpoint: Checkpoint | None) -> None: ...
+
+    def get_push(self, org_id: str, order_id: str) -> PushRecord: ...
+
+    def bump_push_attempt(self, org_id: str, order_id: str) -> None: ...
+
+    def mark_sent(self, org_id: str, order_id: str, sent: SentOrder) -> None: ...
+
+
+def _push_key(org_id: str, order_id: str) -> dict[str, Any]:
+    return {"id": {"S": f"push#{org_id}#{order_id}"}}
+
+
+class DynamoDBPushStore(DynamoDBCheckoutStore):
+    """Push records never expire: an Order sent once stays sent."""
+
+    def get_push(self, org_id: str, order_id: str) -> PushRecord:
+        item = self._client.get_item(TableName=self._table, Key=_push_key(org_id, order_id), ConsistentRead=True).get(
+            "Item"
+        )
+        if not item:
+            return PushRecord()
+        sent = None
+        if "order_number" in item:
+            sent = SentOrder(
+                zuora_account_number=item["zuora_account_number"]["S"],
+                order_number=item["order_number"]["S"],
+                subscription_numbers=[v["S"] for v in item.get("subscription_numbers", {}).get("L", [])],
+                sent_at=item["sent_at"]["S"],
+                sent_by=item.get("sent_by", {}).get("S", ""),
+            )
+        return PushRecord(int(item.get("attempt", {}).get("N", "0")), sent)
+
+    def bump_push_attempt(self, org_id: str, order_id: str) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=_push_key(org_id, order_id),
+            UpdateExpression="ADD attempt :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+
+    def mark_sent(self, org_id: str, order_id: str, sent: SentOrder) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=_push_key(org_id, order_id),
+            UpdateExpression="SET zuora_account_number = :a, order_number = :o, subscription_numbers = :s, "
+            "sent_at = :t, sent_by = :u",
+            ExpressionAttributeValues={
+                ":a": {"S": sent.zuora_account_number},
+                ":o": {"S": sent.order_number},
+                ":s": {"L": [{"S": n} for n in sent.subscription_numbers]},
+                ":t": {"S": sent.sent_at},
+                ":u": {"S": sent.sent_by},
+            },
+        )

@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import requests
 from aws_lambda_powertools import Logger, Tracer
@@ -45,6 +46,10 @@ class ZuoraGateway(Protocol):
     def find_accounts_by_crm_id(self, crm_id: str) -> list[ZuoraAccount]: ...
 
     def create_order(self, body: dict[str, Any], idempotency_key: str) -> OrderResult: ...
+
+    def create_account(self, body: dict[str, Any], idempotency_key: str) -> ZuoraAccount: ...
+
+    def update_account(self, account_key: str, body: dict[str, Any]) -> None: ...
 
 
 class ZuoraRestGateway:
@@ -167,6 +172,24 @@ class ZuoraRestGateway:
             )
             for item in body.get("data", [])
         ]
+
+    def create_account(self, body: dict[str, Any], idempotency_key: str) -> ZuoraAccount:
+        with tracer.provider.in_subsegment("zuora.create_account"):
+            result = self._api(
+                "zuora_account",
+                "POST",
+                "/v1/accounts",
+                json=body,
+                headers={"Idempotency-Key": idempotency_key},
+                safe_to_repeat=False,
+            )
+        return ZuoraAccount(
+            str(result.get("accountId", "")), str(result["accountNumber"]), str(body["currency"]), "Active"
+        )
+
+    def update_account(self, account_key: str, body: dict[str, Any]) -> None:
+        with tracer.provider.in_subsegment("zuora.update_account"):
+            self._api("zuora_account", "PUT", f"/v1/accounts/{quote(account_key, safe='')}", json=body)
 
     def create_order(self, body: dict[str, Any], idempotency_key: str) -> OrderResult:
         with tracer.provider.in_subsegment("zuora.create_order"):

@@ -1,0 +1,84 @@
+"""Send to Zuora button (`/sfdccpq`): sign the user in to Salesforce, preview the record, push it on POST."""
+
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sfzsync.button import HttpRequest, PageResponse, SendToZuoraService
+from sfzsync.page_errors import html_response, register_page_error_handlers
+from sfzsync.web import read_cookies
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayRestResolver(enable_validation=True)
+service = SendToZuoraService.from_environment()
+register_page_error_handlers(app)
+
+Param = Annotated[str | None, Query(max_length=255)]
+
+
+def _request() -> HttpRequest:
+    event = app.current_event
+    context = event.request_context
+    full_path = context.path or f"/{context.stage}{event.path}"
+    base = full_path[: -len(event.path)] if full_path.endswith(event.path) else f"/{context.stage}"
+    fallback = f"https://{context.domain_name}{base}/sfdccpq/callback"
+    return HttpRequest(
+        base_path=base,
+        callback_url=service.callback_url(fallback),
+        cookies=read_cookies(event.headers.get("cookie")),
+        origin=event.headers.get("origin"),
+        host=event.headers.get("host"),
+    )
+
+
+def _respond(page: PageResponse) -> Response[str]:
+    headers: dict[str, Any] = {}
+    if page.location:
+        headers["Location"] = page.location
+    if page.cookies:
+        headers["Set-Cookie"] = page.cookies
+    return html_response(page.status, page.html or "", headers)
+
+
+def _scope() -> Any:
+    return service.scope(
+        app.lambda_context.get_remaining_time_in_millis() / 1000, app.current_event.request_context.request_id
+    )
+
+
+@app.get("/sfdccpq", summary="Open the button: sign in to Salesforce if needed, then preview the record")
+@tracer.capture_method(capture_response=False)
+def open_button(sfdc: Param = None, accountId: Param = None, orderId: Param = None) -> Response[str]:
+    with _scope():
+        return _respond(
+            service.open({"sfdc": sfdc or "", "accountId": accountId or "", "orderId": orderId or ""}, _request())
+        )
+
+
+@app.get("/sfdccpq/callback", summary="Salesforce OAuth callback (authorization code + PKCE)")
+@tracer.capture_method(capture_response=False)
+def oauth_callback(code: Param = None, state: Param = None, error: Param = None) -> Response[str]:
+    with _scope():
+        return _respond(service.callback({"code": code or "", "state": state or "", "error": error or ""}, _request()))
+
+
+@app.post("/sfdccpq", summary="Push the previewed record to Zuora (CSRF-protected form post)")
+@tracer.capture_method(capture_response=False)
+def push() -> Response[str]:
+    form = dict(parse_qsl(app.current_event.decoded_body or "", max_num_fields=10))
+    with _scope():
+        return _respond(service.push(form, _request()))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
