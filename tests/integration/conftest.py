@@ -1,130 +1,16 @@
-"""Integration fixtures: the sandbox on loopback and the real handlers, loaded once per session (a cold start)."""
+"""Integration fixtures: every test starts from a clean sandbox. The fixtures themselves are in tests/conftest.py."""
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Callable, Iterator
-from types import ModuleType
-from typing import Any
-
 import pytest
 
-from sandbox.invoke import checkout_event, invoke, load_handler
-from sandbox.stack import SIGNING_SECRET, Sandbox, SandboxOptions
+from sandbox.stack import Sandbox
+from tests.conftest import CheckoutCall, body_of, checkout_body, header_of
 
-CheckoutCall = Callable[..., dict[str, Any]]
-
-
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(SandboxOptions(read_timeout=2.0)) as running, running.aws_environment():
-        yield running
+__all__ = ["CheckoutCall", "body_of", "checkout_body", "header_of"]
 
 
 @pytest.fixture(autouse=True)
-def clean_sandbox(sandbox: Sandbox) -> Iterator[Sandbox]:
-    """Each test starts from empty simulators and table, and ends with no Zuora schema violation."""
-    sandbox.reset()
-    yield sandbox
-    assert sandbox.zuora.schema_violations == [], "a Zuora request body broke Zuora's published OpenAPI schema"
-
-
-@pytest.fixture(scope="session")
-def checkout_app(sandbox: Sandbox) -> ModuleType:
-    assert os.environ["SECRET_ID"]
-    return load_handler("checkout")
-
-
-@pytest.fixture
-def reconfigured(sandbox: Sandbox) -> Iterator[Callable[..., ModuleType]]:
-    """Rewrite the secret with other options and cold-start a new handler on it; restores the options after."""
-    saved = SandboxOptions(**vars(sandbox.options))
-
-    def load(**changes: Any) -> ModuleType:
-        sandbox.configure(**changes)
-        return load_handler("checkout")
-
-    yield load
-    sandbox.configure(**vars(saved))
-
-
-def checkout_body(
-    email: str = "jane.doe@acme.com",
-    *,
-    company: str | None = "Acme Inc",
-    currency: str = "USD",
-    first: str = "Jane",
-    last: str = "Doe",
-    **order: Any,
-) -> dict[str, Any]:
-    return {
-        "customer": {
-            "email": email,
-            "firstName": first,
-            "lastName": last,
-            "company": company,
-            "phone": "+1 415 555 0100",
-            "address": {
-                "line1": "1 Main St",
-                "line2": None,
-                "city": "San Francisco",
-                "state": "CA",
-                "postalCode": "94105",
-                "country": "US",
-            },
-        },
-        "order": {
-            "currency": currency,
-            "paymentMethodId": "8ad0950c8c4b7d1d018c5e4f1c7a0aa1",
-            "autoPay": True,
-            "subscriptions": [
-                {
-                    "ratePlans": [
-                        {
-                            "productRatePlanId": "8ad09be48db5aba7018db604776d4854",
-                            "quantity": 3,
-                            "productRatePlanChargeId": "8ad09be48db5aba7018db60477a54856",
-                        }
-                    ],
-                    "term": {
-                        "type": "TERMED",
-                        "initialTerm": 12,
-                        "renewalTerm": 12,
-                        "periodType": "Month",
-                        "autoRenew": True,
-                    },
-                }
-            ],
-            "processingOptions": {"runBilling": True, "collectPayment": True},
-            **order,
-        },
-    }
-
-
-@pytest.fixture
-def post_checkout(checkout_app: ModuleType) -> CheckoutCall:
-    """Send one signed checkout through the handler as API Gateway would; returns the proxy response."""
-
-    def call(
-        body: dict[str, Any] | str,
-        key: str | None = "checkout-0001",
-        *,
-        secret: str | None = SIGNING_SECRET,
-        timestamp: int | None = None,
-    ) -> dict[str, Any]:
-        return invoke(checkout_app, checkout_event(body, key, secret, timestamp))
-
-    return call
-
-
-def body_of(response: dict[str, Any]) -> Any:
-    return json.loads(response["body"])
-
-
-def header_of(response: dict[str, Any], name: str) -> str | None:
-    """A response header as API Gateway would send it (REST proxy responses use multiValueHeaders)."""
-    values = {k.lower(): v for k, v in (response.get("multiValueHeaders") or {}).items()}
-    single = {k.lower(): [v] for k, v in (response.get("headers") or {}).items()}
-    found = values.get(name.lower()) or single.get(name.lower())
-    return ",".join(found) if found else None
+def _clean_sandbox(clean_sandbox: Sandbox) -> Sandbox:
+    """Empty simulators and table before each integration test; no Zuora schema violation after it."""
+    return clean_sandbox
