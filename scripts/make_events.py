@@ -80,6 +80,24 @@ def main() -> None:
         event["requestContext"]["extendedRequestId"] = f"{name}-request"
         event["requestContext"]["requestTimeEpoch"] = 1795000000000
         (EVENTS / f"{name}.json").write_text(json.dumps(event, indent=2) + "\n")
+    button_events()
+
+
+BUTTONS = {
+    "sfdccpq-account": {"accountId": "0015e00000AbCdEAAV"},
+    "sfdccpq-order": {"orderId": "8015e00000XyZabAAF"},
+}
+
+
+def button_events() -> None:
+    """The Send to Zuora button URLs as Salesforce opens them (no session yet: the answer is a sign-in redirect)."""
+    for name, record in BUTTONS.items():
+        query = {"sfdc": "acme.my.salesforce.com", **record}
+        event = api_event("GET", "/sfdccpq", None, {"Accept": "text/html"}, query)
+        event["requestContext"]["requestId"] = f"{name}-request"
+        event["requestContext"]["extendedRequestId"] = f"{name}-request"
+        event["requestContext"]["requestTimeEpoch"] = 1795000000000
+        (EVENTS / f"{name}.json").write_text(json.dumps(event, indent=2) + "\n")
 
 
 if __name__ == "__main__":

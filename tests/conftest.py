@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.api_gateway import LocalApiGateway
 from sandbox.invoke import checkout_event, invoke, load_handler
 from sandbox.stack import SIGNING_SECRET, Sandbox, SandboxOptions
 
@@ -38,6 +39,24 @@ def clean_sandbox(sandbox: Sandbox) -> Iterator[Sandbox]:
 def checkout_app(sandbox: Sandbox) -> ModuleType:
     assert os.environ["SECRET_ID"]
     return load_handler("checkout")
+
+
+@pytest.fixture(scope="session")
+def send_to_zuora_app(sandbox: Sandbox) -> ModuleType:
+    return load_handler("send_to_zuora")
+
+
+@pytest.fixture(scope="session")
+def button_api(sandbox: Sandbox, send_to_zuora_app: ModuleType, checkout_app: ModuleType) -> Iterator[LocalApiGateway]:
+    """Both functions behind API Gateway on loopback (HTTPS with the sandbox CA), as deployed by template.yaml."""
+    routes = {
+        ("POST", "/orders"): checkout_app,
+        ("GET", "/sfdccpq"): send_to_zuora_app,
+        ("GET", "/sfdccpq/callback"): send_to_zuora_app,
+        ("POST", "/sfdccpq"): send_to_zuora_app,
+    }
+    with LocalApiGateway(routes, ssl_context=sandbox.ca.server_context()) as gateway:
+        yield gateway
 
 
 @pytest.fixture

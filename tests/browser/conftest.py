@@ -1,8 +1,8 @@
 """Browser fixtures: Debian's Chromium driven by Playwright (sync API), and LocalApiGateway over the sandbox's TLS.
 
 Chromium comes from `make setup` (scripts/install-chromium), never from `playwright install`; without
-/usr/bin/chromium the browser tests fail (a skipped browser test would prove nothing). `save_screenshot` writes the PNGs the README
-shows into docs/screenshots/.
+/usr/bin/chromium the browser tests fail (a skipped browser test would prove nothing). `save_screenshot`
+writes the PNGs the README shows into docs/screenshots/.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser) -> Iterator[Page]:
     """A page in a new browser context (own cookies and storage) that accepts the sandbox's self-signed TLS."""
     context = browser.new_context(ignore_https_errors=True)
+    context.set_default_timeout(10_000)
     try:
         yield context.new_page()
     finally:

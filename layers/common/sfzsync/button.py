@@ -347,6 +347,7 @@ def render_result(title: str, outcome: PushOutcome) -> str:
         message = f"This Order was already sent to Zuora on {sent.sent_at[:10]}; nothing new was created."
         box = f'<div class="ok" id="result" data-outcome="already-sent"><p>{pages.e(message)}</p>{numbers}</div>'
     else:
-        message = "Sent to Zuora." if outcome.order_number else f"Zuora account {outcome.account_action}."
+        account = f"Zuora account {outcome.zuora_account_number} {outcome.account_action}"
+        message = f"Sent to Zuora: {account}" + (", order and subscription created." if outcome.order_number else ".")
         box = f'<div class="ok" id="result" data-outcome="sent"><p>{pages.e(message)}</p>{numbers}</div>'
     return pages.page(f"{title}: sent to Zuora" if not outcome.already_sent else f"{title}: already in Zuora", box)

@@ -14,7 +14,8 @@ box-shadow:0 1px 4px rgba(0,0,0,.12)}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:24px 0 8px}
 .sub{color:#5a6270;margin:0 0 16px}
 table{border-collapse:collapse;width:100%;margin:8px 0}
-th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e3e6ea;vertical-align:top}
+th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e3e6ea;vertical-align:top;white-space:nowrap}
+td:first-child{white-space:normal}
 th{background:#f8f9fb;font-weight:600;font-size:13px;color:#414854}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 18px;margin:8px 0}dt{color:#5a6270}dd{margin:0}
 .problems{background:#fff4f2;border:1px solid #f3c2bb;border-radius:6px;padding:10px 18px;margin:16px 0}
@@ -37,7 +38,7 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
 

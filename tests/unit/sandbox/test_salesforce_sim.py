@@ -801,3 +801,186 @@ def test_concurrent_creates_get_distinct_ids(sim: SalesforceSim, ca: SandboxCA, 
         thread.join()
     assert len(set(created)) == 10
     assert len(sim.records("Account")) == 10
+
+
+# --- CPQ objects: Order, OrderItem, Product2, PricebookEntry, currencies -------------------------------------------
+
+
+def _order(sim: SalesforceSim, **fields: Any) -> str:
+    account = sim.insert("Account", {"Name": "Acme"})
+    return sim.insert("Order", {"AccountId": account, "EffectiveDate": "2026-02-01"} | fields)
+
+
+def test_order_defaults_to_draft_with_sequential_order_numbers_from_100() -> None:
+    # Given a fresh org
+    sim = SalesforceSim()
+    # When
+    first, second = _order(sim), _order(sim)
+    # Then
+    assert (sim.get("Order", first)["Status"], sim.get("Order", first)["OrderNumber"]) == ("Draft", "00000100")
+    assert sim.get("Order", second)["OrderNumber"] == "00000101"
+
+
+def test_order_number_is_read_only_over_the_api(sim: SalesforceSim, sf: Salesforce) -> None:
+    account = sim.insert("Account", {"Name": "Acme"})
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.Order.create({"AccountId": account, "EffectiveDate": "2026-01-01", "OrderNumber": "X"})
+    assert _error_code(exc) == "INVALID_FIELD_FOR_INSERT_UPDATE"
+
+
+@pytest.mark.parametrize(("missing", "field"), [("EffectiveDate", "EffectiveDate"), ("AccountId", "AccountId")])
+def test_order_without_a_required_field_is_refused(
+    sim: SalesforceSim, sf: Salesforce, missing: str, field: str
+) -> None:
+    # Given
+    fields = {"AccountId": sim.insert("Account", {"Name": "Acme"}), "EffectiveDate": "2026-01-01"}
+    del fields[missing]
+    # When
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.Order.create(fields)
+    # Then
+    assert exc.value.content[0]["errorCode"] == "REQUIRED_FIELD_MISSING"
+    assert exc.value.content[0]["fields"] == [field]
+
+
+@pytest.mark.parametrize(("missing", "field"), [("OrderId", "OrderId"), ("Quantity", "Quantity")])
+def test_order_item_without_a_required_field_is_refused(
+    sim: SalesforceSim, sf: Salesforce, missing: str, field: str
+) -> None:
+    fields = {"OrderId": _order(sim), "Quantity": 1}
+    del fields[missing]
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.OrderItem.create(fields)
+    assert exc.value.content[0]["fields"] == [field]
+
+
+def test_order_item_reads_product_mapping_fields_through_product2(sim: SalesforceSim, sf: Salesforce) -> None:
+    # Given the product's default mapping fields, registered on Product2 by default
+    product = sim.insert(
+        "Product2",
+        {
+            "Name": "Gold",
+            "ProductCode": "GOLD",
+            "IsActive": True,
+            "Zuora_Product_Rate_Plan_Id__c": "8a1",
+            "Zuora_Product_Rate_Plan_Charge_Id__c": "8a2",
+        },
+    )
+    order = _order(sim)
+    sim.insert("OrderItem", {"OrderId": order, "Product2Id": product, "Quantity": 3, "SBQQ__SubscriptionTerm__c": 12})
+    # When
+    rows = sf.query(
+        format_soql(
+            "SELECT Quantity, SBQQ__SubscriptionTerm__c, Product2.Name, Product2.Zuora_Product_Rate_Plan_Id__c, "
+            "Product2.Zuora_Product_Rate_Plan_Charge_Id__c, Order.AccountId FROM OrderItem WHERE OrderId = {} "
+            "ORDER BY CreatedDate ASC, Id ASC LIMIT 200",
+            order,
+        )
+    )["records"]
+    # Then
+    assert (rows[0]["Quantity"], rows[0]["SBQQ__SubscriptionTerm__c"]) == (3.0, 12.0)
+    assert {k: v for k, v in rows[0]["Product2"].items() if k != "attributes"} == {
+        "Name": "Gold",
+        "Zuora_Product_Rate_Plan_Id__c": "8a1",
+        "Zuora_Product_Rate_Plan_Charge_Id__c": "8a2",
+    }
+    assert rows[0]["Order"]["AccountId"] == sim.get("Order", order)["AccountId"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("SBQQ__ChargeType__c", "Recurring"),
+        ("SBQQ__BillingFrequency__c", "Invoice Plan"),
+        ("SBQQ__BillingType__c", "Arrears"),
+        ("ServiceDate", "2026-02-01"),
+        ("EndDate", "2027-01-31"),
+    ],
+)
+def test_cpq_order_item_fields_are_stored(sim: SalesforceSim, field: str, value: str) -> None:
+    item = sim.insert("OrderItem", {"OrderId": _order(sim), "Quantity": 1, field: value})
+    assert sim.get("OrderItem", item)[field] == value
+
+
+def test_bad_value_for_a_cpq_picklist_is_refused(sim: SalesforceSim, sf: Salesforce) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.OrderItem.create({"OrderId": _order(sim), "Quantity": 1, "SBQQ__BillingFrequency__c": "Weekly"})
+    assert _error_code(exc) == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+
+
+def test_subscription_term_is_a_number_in_soql(sim: SalesforceSim, sf: Salesforce) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.query("SELECT Id FROM OrderItem WHERE SBQQ__SubscriptionTerm__c = '12'")
+    assert _error_code(exc) == "INVALID_FIELD"
+
+
+def test_order_total_amount_sums_its_items(sim: SalesforceSim, sf: Salesforce) -> None:
+    # Given
+    order = _order(sim, SBQQ__Quote__c="Q-00042", Description="first")
+    sim.insert("OrderItem", {"OrderId": order, "Quantity": 2, "UnitPrice": 10})
+    item = sim.insert("OrderItem", {"OrderId": order, "Quantity": 1, "UnitPrice": 5})
+    # When
+    sf.OrderItem.update(item, {"Quantity": 3})
+    # Then
+    record = sf.Order.get(order)
+    assert (record["TotalAmount"], record["SBQQ__Quote__c"]) == (35.0, "Q-00042")
+
+
+def test_deleting_an_order_deletes_its_items(sim: SalesforceSim, sf: Salesforce) -> None:
+    order = _order(sim)
+    sim.insert("OrderItem", {"OrderId": order, "Quantity": 1})
+    sf.Order.delete(order)
+    assert sim.records("OrderItem") == []
+
+
+def test_order_item_takes_its_product_from_the_price_book_entry(sim: SalesforceSim) -> None:
+    product = sim.insert("Product2", {"Name": "Gold", "ProductCode": "G"})
+    book = sim.insert("Pricebook2", {"Name": "Standard"})
+    entry = sim.insert("PricebookEntry", {"Pricebook2Id": book, "Product2Id": product, "UnitPrice": 9})
+    item = sim.insert("OrderItem", {"OrderId": _order(sim), "PricebookEntryId": entry, "Quantity": 1})
+    assert (sim.get("OrderItem", item)["Product2Id"], sim.get("PricebookEntry", entry)["Name"]) == (product, "Gold")
+
+
+def test_insert_sets_the_owner(sim: SalesforceSim) -> None:
+    user = sim.add_user("rep@acme.example.com", "pw")
+    account = sim.insert("Account", {"Name": "Acme"}, owner_id=user)
+    assert sim.get("Account", account)["OwnerId"] == user
+
+
+def test_records_are_owned_by_the_integration_user_by_default(sim: SalesforceSim) -> None:
+    assert sim.get("Order", _order(sim))["OwnerId"] == sim.user_id
+
+
+def test_currency_iso_code_is_invalid_in_a_single_currency_org(sim: SalesforceSim, sf: Salesforce) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.query("SELECT CurrencyIsoCode FROM Account")
+    assert _error_code(exc) == "INVALID_FIELD"
+
+
+def test_multi_currency_org_defaults_to_the_corporate_currency() -> None:
+    sim = SalesforceSim(multi_currency=True, currencies=("EUR", "USD"))
+    account = sim.insert("Account", {"Name": "Acme"})
+    assert sim.query("SELECT CurrencyIsoCode FROM Account")["records"][0]["CurrencyIsoCode"] == "EUR"
+    assert sim.get("Account", account)["CurrencyIsoCode"] == "EUR"
+
+
+def test_multi_currency_order_items_take_their_orders_currency() -> None:
+    sim = SalesforceSim(multi_currency=True)
+    order = _order(sim, CurrencyIsoCode="GBP")
+    item = sim.insert("OrderItem", {"OrderId": order, "Quantity": 1})
+    assert sim.get("OrderItem", item)["CurrencyIsoCode"] == "GBP"
+
+
+def test_inactive_currency_is_refused() -> None:
+    sim = SalesforceSim(multi_currency=True, currencies=("USD",))
+    with pytest.raises(SalesforceApiError) as exc:
+        sim.insert("Account", {"Name": "Acme", "CurrencyIsoCode": "EUR"})
+    assert exc.value.error_code == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+
+
+def test_add_field_with_values_makes_a_restricted_picklist() -> None:
+    sim = SalesforceSim()
+    sim.add_field("Order", "Region__c", "picklist", values=["EMEA", "AMER"])
+    with pytest.raises(SalesforceApiError) as exc:
+        _order(sim, Region__c="APAC")
+    assert exc.value.error_code == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
