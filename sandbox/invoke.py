@@ -110,16 +110,19 @@ def checkout_event(
     return api_event("POST", "/orders", raw, headers)
 
 
-def load_event(path: Path, signing_secret: str | None = None) -> dict[str, Any]:
-    """Read an events/*.json file; give it a fresh request id and, for signed events, a fresh signature."""
+def load_event(path: Path, signing_secret: str | None = None, sfdc_domain: str | None = None) -> dict[str, Any]:
+    """Read an events/*.json file; give it a fresh request id, signed events a fresh signature, and button
+    events the sandbox's Salesforce domain in place of the placeholder `sfdc`."""
     event = json.loads(path.read_text())
-    event = copy.deepcopy(event)
-    request_id = str(uuid.uuid4())
-    event["requestContext"]["requestId"] = request_id
+    event["requestContext"]["requestId"] = str(uuid.uuid4())
     headers = event.get("headers") or {}
     if signing_secret and "X-Signature" in headers:
         headers["X-Signature"] = sign(signing_secret, event.get("body") or "")
         event["multiValueHeaders"]["X-Signature"] = [headers["X-Signature"]]
+    query = event.get("queryStringParameters") or {}
+    if sfdc_domain and "sfdc" in query:
+        query["sfdc"] = sfdc_domain
+        event["multiValueQueryStringParameters"]["sfdc"] = [sfdc_domain]
     return event
 
 

@@ -1,17 +1,21 @@
-"""`make demo`: start the sandbox, send events/*.json through the checkout handler, show what each one did."""
+"""`make demo`: start the sandbox, run the sample checkouts and Send to Zuora pushes, show what each one did."""
 
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sandbox.demo_data import seed_demo_data
+from sandbox.api_gateway import LocalApiGateway
+from sandbox.button_client import ButtonClient, text_of
+from sandbox.demo_data import PASSWORD, REP, seed_button_data, seed_demo_data
 from sandbox.invoke import invoke, load_event, load_handler, response_json
 from sandbox.stack import SIGNING_SECRET, Sandbox
 
@@ -51,26 +55,84 @@ def describe(name: str, response: dict[str, Any], sandbox: Sandbox) -> str:
     )
 
 
+def run_checkouts(sandbox: Sandbox) -> int:
+    """The sample checkouts of events/, then a replay of the first one; returns the number of surprises."""
+    seed_demo_data(sandbox)
+    checkout = load_handler("checkout")
+    failures = 0
+    for name in CHECKOUT_EVENTS:
+        response = quietly_invoke(checkout, ROOT / "events" / f"{name}.json")
+        failures += response["statusCode"] != 201
+        print(describe(name, response, sandbox))
+    sf_calls, zuora_calls = len(sandbox.salesforce.calls), len(sandbox.zuora.calls)
+    replay = quietly_invoke(checkout, ROOT / "events" / f"{CHECKOUT_EVENTS[0]}.json")
+    print(describe(f"{CHECKOUT_EVENTS[0]} again (same Idempotency-Key)", replay, sandbox))
+    print(
+        f"    calls during the replay: Salesforce {len(sandbox.salesforce.calls) - sf_calls}, "
+        f"Zuora {len(sandbox.zuora.calls) - zuora_calls}"
+    )
+    return failures + (not replayed(replay))
+
+
+def run_button(sandbox: Sandbox) -> int:
+    """A sales rep presses Send to Zuora on an Account, then on an Order, then on the same Order again."""
+    data = seed_button_data(sandbox)
+    button = load_handler("send_to_zuora")
+    routes = {("GET", "/sfdccpq"): button, ("GET", "/sfdccpq/callback"): button, ("POST", "/sfdccpq"): button}
+    failures = 0
+    with (
+        LocalApiGateway(routes, ssl_context=sandbox.ca.server_context()) as api,
+        contextlib.redirect_stdout(io.StringIO()) as quiet,
+    ):
+        browser = ButtonClient(sandbox, api.url)
+        steps = []
+        for label, record in (("Account", {"accountId": data.account_id}), ("Order", {"orderId": data.order_id})):
+            before = zuora_writes(sandbox)
+            preview = browser.open(browser.button_url(**record), username=REP, password=PASSWORD)
+            writes = zuora_writes(sandbox) - before
+            result = browser.press_send(preview)
+            steps.append((label, preview, writes, result))
+        again = browser.press_send(preview)
+        quiet.truncate(0)  # the functions' EMF metrics and logs
+    for label, preview, writes, result in steps:
+        failures += preview.status_code != 200 or result.status_code != 200
+        print(
+            f"Send to Zuora on the {label} (signed in as {REP}): preview HTTP {preview.status_code}, "
+            f"Zuora writes while previewing: {writes}"
+        )
+        print(f"    preview: {_preview_summary(preview.text)}")
+        print(f"    result: {_result_summary(result.text)}")
+    print(f"Send to Zuora on the Order again: {_result_summary(again.text)}")
+    failures += 'data-outcome="already-sent"' not in again.text
+    return failures
+
+
+def zuora_writes(sandbox: Sandbox) -> int:
+    return sum(c.method in ("POST", "PUT") and c.path != "/oauth/token" for c in sandbox.zuora.calls)
+
+
+def _preview_summary(page: str) -> str:
+    will = re.findall(r"<dt>Zuora will</dt><dd>(.*?)</dd>", page)
+    lines = len(re.findall(r"<tr><td>", page))
+    return "; ".join(html.unescape(w) for w in will) + (f" with {lines} rate plans" if lines else "")
+
+
+def _result_summary(page: str) -> str:
+    numbers = {
+        key: text_of(page, key) for key in ("zuora-account-number", "zuora-order-number", "subscription-numbers")
+    }
+    message = re.search(r'id="result"[^>]*><p>(.*?)</p>', page)
+    shown = ", ".join(f"{k.replace('-', ' ')} {v}" for k, v in numbers.items() if v)
+    return f"{html.unescape(message.group(1)) if message else 'no result'} ({shown})"
+
+
 def main() -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with Sandbox() as sandbox, sandbox.aws_environment():
         print(f"Sandbox up: Salesforce {sandbox.salesforce.url}, Zuora {sandbox.zuora.url}, AWS {sandbox.aws_endpoint}")
-        seed_demo_data(sandbox)
-        checkout = load_handler("checkout")
-        failures = 0
-        for name in CHECKOUT_EVENTS:
-            response = quietly_invoke(checkout, ROOT / "events" / f"{name}.json")
-            failures += response["statusCode"] != 201
-            print(describe(name, response, sandbox))
-        sf_calls, zuora_calls = len(sandbox.salesforce.calls), len(sandbox.zuora.calls)
-        replay = quietly_invoke(checkout, ROOT / "events" / f"{CHECKOUT_EVENTS[0]}.json")
-        print(describe(f"{CHECKOUT_EVENTS[0]} again (same Idempotency-Key)", replay, sandbox))
-        print(
-            f"    calls during the replay: Salesforce {len(sandbox.salesforce.calls) - sf_calls}, "
-            f"Zuora {len(sandbox.zuora.calls) - zuora_calls}"
-        )
-        failures += not replayed(replay)
+        failures = run_checkouts(sandbox)
+        failures += run_button(sandbox)
         print(
             f"Salesforce now holds {len(sandbox.salesforce.records('Account'))} Accounts; "
             f"Zuora holds {len(sandbox.zuora.accounts)} accounts and {len(sandbox.zuora.subscriptions)} "

@@ -1,5 +1,6 @@
 """Send to Zuora button (`/sfdccpq`): sign the user in to Salesforce, preview the record, push it on POST."""
 
+import warnings
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -13,6 +14,8 @@ from sfzsync.button import HttpRequest, PageResponse, SendToZuoraService
 from sfzsync.page_errors import html_response, register_page_error_handlers
 from sfzsync.web import read_cookies
 
+# A request that fails before any business metric still flushes; that is expected, not worth a warning.
+warnings.filterwarnings("ignore", "No application metrics to publish")
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

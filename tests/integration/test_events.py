@@ -45,3 +45,25 @@ def test_event_as_committed_is_refused_for_its_stale_signature(checkout_app: Mod
     response = invoke(checkout_app, load_event(EVENT_FILES[0]))
 
     assert response["statusCode"] == 401
+
+
+@pytest.mark.parametrize("name", ["sfdccpq-account", "sfdccpq-order"])
+def test_button_event_without_a_session_redirects_to_salesforce_sign_in(
+    sandbox: Sandbox, send_to_zuora_app: ModuleType, name: str
+) -> None:
+    domain = f"127.0.0.1:{sandbox.salesforce.port}"
+
+    response = invoke(send_to_zuora_app, load_event(ROOT / "events" / f"{name}.json", sfdc_domain=domain))
+
+    assert response["statusCode"] == 302
+    location = response["multiValueHeaders"]["Location"][0]
+    assert location.startswith(f"https://{domain}/services/oauth2/authorize?")
+    assert "code_challenge_method=S256" in location
+    assert any(c.startswith("sfz_oauth=") for c in response["multiValueHeaders"]["Set-Cookie"])
+
+
+def test_button_event_as_committed_names_an_org_the_sandbox_does_not_serve(send_to_zuora_app: ModuleType) -> None:
+    response = invoke(send_to_zuora_app, load_event(ROOT / "events" / "sfdccpq-account.json"))
+
+    assert response["statusCode"] == 400
+    assert "Location" not in (response.get("multiValueHeaders") or {})

@@ -33,6 +33,20 @@ def _zuora_writes(sandbox: Sandbox) -> list[str]:
     return [f"{c.method} {c.path}" for c in sandbox.zuora.calls if c.method in WRITES and c.path != "/oauth/token"]
 
 
+def _salesforce_writes(sandbox: Sandbox) -> list[str]:
+    """Calls that could change a record: sObject writes, trees, and Composite subrequests other than GET."""
+    writes = []
+    for call in sandbox.salesforce.calls:
+        if not call.path.startswith("/services/data/"):
+            continue
+        if call.path.endswith("/composite") and call.body:
+            methods = {sub["method"] for sub in json.loads(call.body)["compositeRequest"]}
+            writes += [f"composite {m}" for m in methods - {"GET"}]
+        elif call.method in WRITES:
+            writes.append(f"{call.method} {call.path}")
+    return writes
+
+
 def _snapshot(sandbox: Sandbox) -> dict[str, Any]:
     sf = {kind: sandbox.salesforce.records(kind) for kind in ("Account", "Contact", "Order", "OrderItem")}
     return {"salesforce": sf, "zuora": (dict(sandbox.zuora.accounts), dict(sandbox.zuora.subscriptions))}
@@ -59,6 +73,8 @@ def test_opening_the_button_signs_in_and_previews_without_changing_anything(
     assert "default-src 'none'" in preview.headers["Content-Security-Policy"]
     assert _snapshot(sandbox) == before
     assert _zuora_writes(sandbox) == []
+    assert _salesforce_writes(sandbox) == []
+    assert sandbox.salesforce.call_count(r"/composite$") >= 1
 
 
 def test_session_cookie_is_httponly_secure_lax_and_short_lived(client: ButtonClient, data: ButtonData) -> None:
