@@ -9,7 +9,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sfzsync.api import NO_STORE, register_error_handlers
+from sfzsync.api import (
+    NO_STORE,
+    NO_STORE_HEADER,
+    RETRY_AFTER_HEADER,
+    documented_error,
+    read_json_body,
+    register_error_handlers,
+)
 from sfzsync.models import CheckoutRequest, CheckoutResult
 from sfzsync.service import CheckoutService
 
@@ -18,7 +25,7 @@ warnings.filterwarnings("ignore", "No application metrics to publish")
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=read_json_body)
 service = CheckoutService.from_environment()
 register_error_handlers(app, authenticate=service.verify_signature)
 
@@ -36,7 +43,29 @@ Signature = Annotated[str | None, Header(alias="x-signature", description="t=<un
 @app.post(
     "/orders",
     summary="Link the customer in Salesforce and create the Zuora order",
-    responses={201: {"description": "Order created (or replayed)"}},
+    description="Called by the merchant's checkout backend right before it confirms the order. "
+    "Retrying with the same Idempotency-Key after any error finishes the same checkout.",
+    responses={
+        201: {
+            "description": "Order created, or the stored response of an earlier request with this key and body",
+            "headers": {
+                **NO_STORE_HEADER,
+                "Idempotent-Replayed": {"description": "`true` on a replay", "schema": {"type": "string"}},
+            },
+            "content": {content_types.APPLICATION_JSON: {"model": CheckoutResult}},
+        },
+        400: documented_error("Missing Idempotency-Key, an unusable email, or a body that is not UTF-8"),
+        401: documented_error("Missing, stale or wrong X-Signature"),
+        409: documented_error(
+            "The key is still in progress, or another checkout holds this customer's lock", RETRY_AFTER_HEADER
+        ),
+        413: documented_error("The body is over 256 KiB"),
+        415: documented_error("The Content-Type is not application/json"),
+        422: documented_error("The body breaks the schema (every bad field named), or the key came with another body"),
+        500: documented_error("Misconfigured or unexpected; nothing was stored, so retrying is safe"),
+        502: documented_error("Salesforce or Zuora failed (`stage` says where)", RETRY_AFTER_HEADER),
+        504: documented_error("Salesforce or Zuora timed out (`stage` says where)"),
+    },
 )
 @tracer.capture_method(capture_response=False)
 def create_order(

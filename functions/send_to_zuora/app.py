@@ -2,16 +2,21 @@
 
 import warnings
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Form, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sfzsync.button import HttpRequest, PageResponse, SendToZuoraService
-from sfzsync.page_errors import html_response, register_page_error_handlers
+from sfzsync.page_errors import (
+    REDIRECT_HEADERS,
+    RETRY_AFTER_HEADER,
+    documented_page,
+    html_response,
+    register_page_error_handlers,
+)
 from sfzsync.web import read_cookies
 
 # A request that fails before any business metric still flushes; that is expected, not worth a warning.
@@ -24,6 +29,13 @@ service = SendToZuoraService.from_environment()
 register_page_error_handlers(app)
 
 Param = Annotated[str | None, Query(max_length=255)]
+FormField = Annotated[str | None, Form(max_length=255)]
+BAD_LINK = documented_page("The link or form is malformed, or points at an org or record this service does not serve")
+FAILED = {
+    500: documented_page("Unexpected error"),
+    502: documented_page("Salesforce or Zuora refused the call"),
+    504: documented_page("Salesforce or Zuora did not answer in time"),
+}
 
 
 def _request() -> HttpRequest:
@@ -56,7 +68,17 @@ def _scope() -> Any:
     )
 
 
-@app.get("/sfdccpq", summary="Open the button: sign in to Salesforce if needed, then preview the record")
+@app.get(
+    "/sfdccpq",
+    summary="Open the button: sign in to Salesforce if needed, then preview the record",
+    responses={
+        200: documented_page("Preview of what Zuora will get, with the Send to Zuora form"),
+        302: documented_page("Not signed in: redirect to Salesforce sign-in (OAuth 2.0 with PKCE)", REDIRECT_HEADERS),
+        400: BAD_LINK,
+        404: documented_page("The record does not exist or the user may not see it"),
+        **FAILED,
+    },
+)
 @tracer.capture_method(capture_response=False)
 def open_button(sfdc: Param = None, accountId: Param = None, orderId: Param = None) -> Response[str]:
     with _scope():
@@ -65,17 +87,42 @@ def open_button(sfdc: Param = None, accountId: Param = None, orderId: Param = No
         )
 
 
-@app.get("/sfdccpq/callback", summary="Salesforce OAuth callback (authorization code + PKCE)")
+@app.get(
+    "/sfdccpq/callback",
+    summary="Salesforce OAuth callback (authorization code + PKCE)",
+    responses={
+        303: documented_page("Signed in: back to the button URL with a session cookie", REDIRECT_HEADERS),
+        400: documented_page("Sign-in refused, expired, or not started here"),
+        403: documented_page("Signed in to an org this service does not serve"),
+        **FAILED,
+    },
+)
 @tracer.capture_method(capture_response=False)
 def oauth_callback(code: Param = None, state: Param = None, error: Param = None) -> Response[str]:
     with _scope():
         return _respond(service.callback({"code": code or "", "state": state or "", "error": error or ""}, _request()))
 
 
-@app.post("/sfdccpq", summary="Push the previewed record to Zuora (CSRF-protected form post)")
+@app.post(
+    "/sfdccpq",
+    summary="Push the previewed record to Zuora (CSRF-protected form post)",
+    responses={
+        200: documented_page("Result: the Zuora account, order and subscription numbers"),
+        400: BAD_LINK,
+        403: documented_page("No session, another site, or a CSRF token not valid for this record"),
+        404: documented_page("The record does not exist or the user may not see it"),
+        409: documented_page("Blocked by a problem to fix in Salesforce, or already being sent", RETRY_AFTER_HEADER),
+        **FAILED,
+    },
+)
 @tracer.capture_method(capture_response=False)
-def push() -> Response[str]:
-    form = dict(parse_qsl(app.current_event.decoded_body or "", max_num_fields=10))
+def push(
+    sfdc: FormField = None,
+    accountId: FormField = None,
+    orderId: FormField = None,
+    csrf: FormField = None,
+) -> Response[str]:
+    form = {"sfdc": sfdc or "", "accountId": accountId or "", "orderId": orderId or "", "csrf": csrf or ""}
     with _scope():
         return _respond(service.push(form, _request()))
 

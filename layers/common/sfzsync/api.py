@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from http import HTTPStatus
@@ -9,14 +10,25 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
 
-from .errors import ConfigurationError, CustomerBusyError, InvalidInputError, SignatureError, UpstreamError
+from .errors import (
+    ConfigurationError,
+    CustomerBusyError,
+    InvalidInputError,
+    SignatureError,
+    SyncError,
+    UpstreamError,
+)
 from .models import ErrorBody, ErrorDetail
 
 logger = Logger(child=True)
@@ -24,6 +36,51 @@ metrics = Metrics()
 tracer = Tracer()
 
 NO_STORE = {"Cache-Control": "no-store"}
+# The largest valid checkout (10 subscriptions of 20 rate plans) is about 50 KB of JSON.
+MAX_BODY_CHARACTERS = 256 * 1024
+
+
+class RequestTooLargeError(SyncError):
+    """The request body is far larger than any valid checkout."""
+
+
+def read_json_body(text: str) -> Any:
+    """`json.loads` for request bodies: bounded size and nesting, and a repeated key is an error, not last-wins."""
+    if len(text) > MAX_BODY_CHARACTERS:
+        raise RequestTooLargeError(f"the request body is over the {MAX_BODY_CHARACTERS // 1024} KiB limit")
+    try:
+        return json.loads(text, object_pairs_hook=_without_duplicate_keys)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
+
+
+def _without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise json.JSONDecodeError(f"duplicate key {key!r}", "", 0)
+        seen.add(key)
+    return dict(pairs)
+
+
+NO_STORE_HEADER: dict[str, OpenAPIResponseHeader] = {
+    "Cache-Control": {"description": "Always `no-store`.", "schema": {"type": "string"}}
+}
+RETRY_AFTER_HEADER: dict[str, OpenAPIResponseHeader] = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying with the same Idempotency-Key.",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }
+}
+
+
+def documented_error(description: str, headers: dict[str, OpenAPIResponseHeader] | None = None) -> OpenAPIResponse:
+    """An error response for the OpenAPI document: `ErrorBody` JSON, never cached."""
+    return {
+        "description": description,
+        "headers": {**NO_STORE_HEADER, **(headers or {})},
+        "content": {content_types.APPLICATION_JSON: {"model": ErrorBody}},
+    }
 
 
 def error_response(status: int, detail: ErrorDetail, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -37,7 +94,51 @@ def error_response(status: int, detail: ErrorDetail, headers: dict[str, str] | N
 
 def _field_name(location: Any) -> str:
     parts = [str(part) for part in location]
-    return ".".join(parts[1:] if parts and parts[0] == "body" else parts)
+    return ".".join(parts[1:] if parts and parts[0] == "body" else parts) or "body"
+
+
+def _field_problem(problem: dict[str, Any]) -> dict[str, str]:
+    if problem.get("type") == "json_invalid":
+        return {"field": "body", "message": f"not valid JSON: {(problem.get('ctx') or {}).get('error', '')}"}
+    return {"field": _field_name(problem.get("loc", ())), "message": str(problem.get("msg", ""))}
+
+
+def _is_json(content_type: str | None) -> bool:
+    """What Powertools parses as JSON: no Content-Type, or application/json (with or without parameters)."""
+    return not content_type or content_type.strip().startswith("application/json")
+
+
+def _unsupported_media_type(content_type: str | None) -> Response[Any]:
+    return error_response(
+        415,
+        ErrorDetail(
+            code="unsupported_media_type",
+            message=f"Content-Type must be application/json, not {(content_type or '')[:100]!r}",
+            fields=[{"field": "Content-Type", "message": "must be application/json"}],
+        ),
+    )
+
+
+def _body_problem(status: int, code: str, message: str) -> Response[Any]:
+    return error_response(
+        status, ErrorDetail(code=code, message=message, fields=[{"field": "body", "message": message}])
+    )
+
+
+def _validation_response(error: RequestValidationError, content_type: str | None) -> Response[Any]:
+    if not _is_json(content_type):
+        return _unsupported_media_type(content_type)
+    problems = error.errors()
+    fields = [_field_problem(p) for p in problems]
+    missing_key = any(tuple(p.get("loc", ()))[-1:] == ("idempotency-key",) for p in problems)
+    status = HTTPStatus.BAD_REQUEST if missing_key else HTTPStatus.UNPROCESSABLE_ENTITY
+    if missing_key:
+        message = "Idempotency-Key header is required (1-255 printable ASCII)"
+    elif any(p.get("type") == "json_invalid" for p in problems):
+        message = "the request body is not valid JSON"
+    else:
+        message = "the request body does not match the schema"
+    return error_response(status, ErrorDetail(code="invalid_request", message=message, fields=fields))
 
 
 def register_error_handlers(app: APIGatewayRestResolver, authenticate: Callable[[dict[str, Any]], None]) -> None:
@@ -49,22 +150,32 @@ def register_error_handlers(app: APIGatewayRestResolver, authenticate: Callable[
 
     app.exception_handler(SignatureError)(unauthorized)
 
-    @app.exception_handler(RequestValidationError)
-    def _invalid_request(error: RequestValidationError) -> Response[Any]:
+    def authenticated(respond: Callable[[], Response[Any]]) -> Response[Any]:
+        """What is wrong with a request body is told only to a caller that signed it."""
         try:
             authenticate(app.current_event.raw_event)
         except SignatureError as signature_error:
             return unauthorized(signature_error)
-        problems = error.errors()
-        fields = [{"field": _field_name(p.get("loc", ())), "message": str(p.get("msg", ""))} for p in problems]
-        missing_key = any(tuple(p.get("loc", ()))[-1:] == ("idempotency-key",) for p in problems)
-        status = HTTPStatus.BAD_REQUEST if missing_key else HTTPStatus.UNPROCESSABLE_ENTITY
-        message = (
-            "Idempotency-Key header is required (1-255 printable ASCII)"
-            if missing_key
-            else "the request body does not match the schema"
-        )
-        return error_response(status, ErrorDetail(code="invalid_request", message=message, fields=fields))
+        return respond()
+
+    def content_type() -> str | None:
+        return app.current_event.headers.get("content-type")
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response[Any]:
+        return authenticated(lambda: _unsupported_media_type(content_type()))
+
+    @app.exception_handler(RequestTooLargeError)
+    def _too_large(error: RequestTooLargeError) -> Response[Any]:
+        return authenticated(lambda: _body_problem(413, "request_too_large", str(error)))
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(_: UnicodeDecodeError) -> Response[Any]:
+        return authenticated(lambda: _body_problem(400, "invalid_request", "the request body is not valid UTF-8"))
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(error: RequestValidationError) -> Response[Any]:
+        return authenticated(lambda: _validation_response(error, content_type()))
 
     @app.exception_handler(InvalidInputError)
     def _invalid_input(error: InvalidInputError) -> Response[Any]:
@@ -143,8 +254,7 @@ def register_error_handlers(app: APIGatewayRestResolver, authenticate: Callable[
             500, ErrorDetail(code="misconfigured", message="the service is misconfigured; see its logs")
         )
 
-    @app.exception_handler(Exception)
-    def _unexpected(_: Exception) -> Response[Any]:
+    def unexpected(_: Exception) -> Response[Any]:
         logger.exception("unexpected error")
         return error_response(
             500,
@@ -154,3 +264,12 @@ def register_error_handlers(app: APIGatewayRestResolver, authenticate: Callable[
                 retryable=True,
             ),
         )
+
+    app.exception_handler(Exception)(unexpected)
+
+    @app.exception_handler(ValueError)
+    def _unparsable_body(error: ValueError) -> Response[Any]:
+        """Powertools raises a bare ValueError for a multipart body without a boundary: that is a 415."""
+        if _is_json(content_type()):
+            return unexpected(error)
+        return authenticated(lambda: _unsupported_media_type(content_type()))

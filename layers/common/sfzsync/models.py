@@ -3,11 +3,44 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+# Control characters (NUL, line breaks, DEL, C1), bidi overrides and isolates (U+202E ...) and invisible characters.
+_UNSAFE_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+_UNSAFE = re.compile(f"[{_UNSAFE_CHARACTERS}]")
+
+
+def _reject_unsafe_characters(value: object) -> object:
+    if isinstance(value, str) and (found := _UNSAFE.search(value)):
+        raise ValueError(f"must not contain control or invisible formatting characters (found U+{ord(found[0]):04X})")
+    return value
+
+
+class _PlainText:
+    """Text a person typed: no control or invisible formatting characters (documented as a `pattern`)."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(_reject_unsafe_characters, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {**handler(schema), "pattern": f"^[^{_UNSAFE_CHARACTERS}]*$"}
+
+
+PLAIN = _PlainText()
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), PLAIN]
 ZuoraId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9]{1,64}$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")]
@@ -20,24 +53,35 @@ class StrictModel(BaseModel):
 
 
 class Address(StrictModel):
-    line1: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-    line2: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)] | None = None
-    city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    state: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)] | None = None
-    postalCode: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    line1: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), PLAIN]
+    line2: Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), PLAIN] | None = Field(
+        None, description="line1 and line2 together hold at most 254 characters (one 255-character Salesforce street)."
+    )
+    city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), PLAIN]
+    state: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), PLAIN] | None = None
+    postalCode: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20), PLAIN] | None = None
     country: CountryCode = Field(description="ISO 3166 country code, e.g. US.")
+
+    @model_validator(mode="after")
+    def _street_fits_salesforce(self) -> Address:
+        if self.line2 and len(self.line1) + len(self.line2) > 254:
+            raise ValueError("line1 and line2 together must not exceed 254 characters (Salesforce's street holds 255)")
+        return self
 
 
 class Customer(StrictModel):
-    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)] = Field(
-        description="The customer's email; matched case-insensitively against Salesforce Contacts."
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=80)] = Field(
+        description="The customer's email (Salesforce and Zuora hold 80 characters); matched case-insensitively.",
+        json_schema_extra={"format": "email"},
     )
-    firstName: ShortText | None = None
+    firstName: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), PLAIN] | None = (
+        None
+    )
     lastName: ShortText
-    company: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)] | None = Field(
-        None, description='Account Name; falls back to "First Last".'
+    company: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), PLAIN] | None = (
+        Field(None, description='Account Name; falls back to "First Last".')
     )
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40), PLAIN] | None = None
     address: Address
 
 

@@ -6,7 +6,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 
 from . import pages
 from .button import ForbiddenError, RecordNotVisibleError
@@ -17,6 +21,28 @@ from .send_to_zuora import ButtonInputError, PushBlockedError
 logger = Logger(child=True)
 
 HTML = "text/html; charset=utf-8"
+REDIRECT_HEADERS: dict[str, OpenAPIResponseHeader] = {
+    "Location": {"description": "Where the browser goes next.", "schema": {"type": "string"}},
+    "Set-Cookie": {
+        "description": "Sign-in state or session (HttpOnly; Secure; SameSite=Lax).",
+        "schema": {"type": "string"},
+    },
+}
+RETRY_AFTER_HEADER: dict[str, OpenAPIResponseHeader] = {
+    "Retry-After": {"description": "Seconds to wait before opening the button again.", "schema": {"type": "string"}}
+}
+
+
+def documented_page(description: str, headers: dict[str, OpenAPIResponseHeader] | None = None) -> OpenAPIResponse:
+    """A response for the OpenAPI document: an HTML page (empty for a redirect), never cached."""
+    return {
+        "description": description,
+        "headers": {
+            "Cache-Control": {"description": "Always `no-store`.", "schema": {"type": "string"}},
+            **(headers or {}),
+        },
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
 
 
 def html_response(status: int, html: str, headers: dict[str, Any] | None = None) -> Response[str]:
@@ -24,8 +50,7 @@ def html_response(status: int, html: str, headers: dict[str, Any] | None = None)
 
 
 def register_page_error_handlers(app: APIGatewayRestResolver) -> None:
-    @app.exception_handler(RequestValidationError)
-    def _bad_url(_: RequestValidationError) -> Response[str]:
+    def bad_url(_: Exception) -> Response[str]:
         return html_response(
             400,
             pages.error_page(
@@ -34,6 +59,8 @@ def register_page_error_handlers(app: APIGatewayRestResolver) -> None:
                 "Check the Send to Zuora button's URL in Salesforce Setup.",
             ),
         )
+
+    app.exception_handler([RequestValidationError, RequestUnsupportedContentType])(bad_url)
 
     @app.exception_handler(ButtonInputError)
     def _bad_button(error: ButtonInputError) -> Response[str]:
@@ -97,8 +124,7 @@ def register_page_error_handlers(app: APIGatewayRestResolver) -> None:
             ),
         )
 
-    @app.exception_handler(Exception)
-    def _unexpected(_: Exception) -> Response[str]:
+    def unexpected(_: Exception) -> Response[str]:
         logger.exception("unexpected error")
         return html_response(
             500,
@@ -108,3 +134,12 @@ def register_page_error_handlers(app: APIGatewayRestResolver) -> None:
                 "Try again; if it persists, send the time to your admin.",
             ),
         )
+
+    app.exception_handler(Exception)(unexpected)
+
+    @app.exception_handler(ValueError)
+    def _unparsable_form(error: ValueError) -> Response[str]:
+        """Powertools raises a bare ValueError for a multipart body without a boundary: a bad form, not a bug."""
+        if (app.current_event.headers.get("content-type") or "").strip().startswith("multipart/"):
+            return bad_url(error)
+        return unexpected(error)
