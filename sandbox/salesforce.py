@@ -1002,6 +1002,8 @@ class SalesforceSim(SimServer):
         self._tokens: dict[str, _Session] = {}
         self._refresh_tokens: dict[str, _RefreshGrant] = {}
         self._codes: dict[str, _AuthCode] = {}
+        # Every access token, refresh token and authorization code ever issued (survives reset and expiry): log audits.
+        self.issued_credentials: list[str] = []
         self._spent_codes: dict[str, list[str]] = {}
         self._shares: dict[tuple[str, str], int] = {}
         self._users: dict[str, SimUser] = {}
@@ -1448,11 +1450,13 @@ class SalesforceSim(SimServer):
 
     def _new_access_token(self, user: SimUser, refresh_token: str | None = None) -> str:
         token = f"{user.org_id[:15]}!{secrets.token_urlsafe(48)}"
+        self.issued_credentials.append(token)
         self._tokens[token] = _Session(user.user_id, time.monotonic(), refresh_token)
         return token
 
     def _new_refresh_token(self, user: SimUser, scope: str) -> str:
         token = f"5Aep{secrets.token_urlsafe(60)}"
+        self.issued_credentials.append(token)
         self._refresh_tokens[token] = _RefreshGrant(user.user_id, scope)
         return token
 
@@ -1487,6 +1491,7 @@ class SalesforceSim(SimServer):
             if user is None:
                 return _html_response(_login_page(params, username, LOGIN_FAILED_MESSAGE))
             code = f"aPrx{secrets.token_urlsafe(60)}=="
+            self.issued_credentials.append(code)
             self._codes[code] = _AuthCode(
                 user.user_id,
                 self.client_id,

@@ -17,7 +17,8 @@ Wire behaviour follows Zuora's v1 API documentation:
 - ``Idempotency-Key`` on POST: the status, headers and body of a processed request are stored for
   24 h per key + path and replayed for the same key and body; a different body answers 422, a
   request whose key is still in flight 409. Core faults that skip ``handle`` are not stored; the
-  ``*_after_commit`` faults are, since the work was done.
+  ``*_after_commit`` faults are, since the work was done, and so are ``refuse`` faults (Zuora saves
+  an answer "regardless of whether it succeeded or failed").
 - ``Zuora-Version`` >= 223.0 (or a date-style version such as ``2025-08-12``) switches the Create
   Order response from ``subscriptionNumbers`` to ``subscriptions: [{subscriptionNumber, status}]``.
 
@@ -40,7 +41,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from sandbox.core import SimServer, json_response
+from sandbox.core import Fault, SimServer, json_response
 from sandbox.zuora_openapi import Violation, find_violations
 
 IDEMPOTENCY_TTL = 24 * 3600
@@ -129,6 +130,7 @@ class ZuoraSim(SimServer):
         self.processing_delay = 0.0
         self.idempotency_ttl: float = IDEMPOTENCY_TTL
         self.tokens: dict[str, float] = {}
+        self.issued_credentials: list[str] = []  # every access token ever issued (survives expiry): log audits
         self.reset_state()
 
     # --- Python API --------------------------------------------------------------------------
@@ -229,6 +231,16 @@ class ZuoraSim(SimServer):
             return self._query_accounts(request) if method == "GET" else _not_allowed()
         return _no_route()
 
+    def refuse(self, request: Request, fault: Fault) -> Response:
+        """A refusal Zuora processed: like any processed answer, kept under the POST's Idempotency-Key."""
+
+        def answer(_: Request) -> Response:
+            return json_response(fault.body, fault.status, dict(fault.headers))
+
+        if request.method == "POST" and request.path in (ORDERS, ACCOUNTS):
+            return self._idempotent(request, answer)
+        return answer(request)
+
     # --- OAuth -------------------------------------------------------------------------------
     def _token(self, request: Request) -> Response:
         form = request.form
@@ -239,6 +251,7 @@ class ZuoraSim(SimServer):
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
             return json_response({"error": "invalid_client", "error_description": "Bad client credentials"}, 401)
         token = uuid.uuid4().hex
+        self.issued_credentials.append(token)
         with self.lock:
             self.tokens[token] = time.monotonic() + self.token_ttl
         scope = f"user.{uuid.uuid4().hex} entity.{uuid.uuid4()} service.echo.read tenant.9999"

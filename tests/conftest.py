@@ -7,6 +7,7 @@ resets it before every test (its conftest makes `clean_sandbox` autouse).
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -17,13 +18,53 @@ import pytest
 from sandbox.api_gateway import LocalApiGateway
 from sandbox.invoke import checkout_event, invoke, load_handler
 from sandbox.stack import SIGNING_SECRET, Sandbox, SandboxOptions
+from tests.log_audit import AUDIT, Finding
+from tests.log_audit import report as audit_report
 
 CheckoutCall = Callable[..., dict[str, Any]]
+AUDIT_FINDINGS = pytest.StashKey[list[Finding]]()
+
+
+# --- log audit (tests/log_audit.py): every log line of the session, checked once at the end ----------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    logging.getLogger().addHandler(AUDIT)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":  # its sections hold the output of setup, call and teardown
+        for name, text in report.sections:
+            if name.startswith(("Captured stdout", "Captured stderr")):
+                AUDIT.add(f"{name.lower()} of {report.nodeid}", text)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    findings = AUDIT.findings()
+    session.config.stash[AUDIT_FINDINGS] = findings
+    if os.environ.get("LOG_AUDIT_DUMP"):  # a file to read every audited line in
+        with open(os.environ["LOG_AUDIT_DUMP"], "w", encoding="utf-8") as dump:
+            dump.writelines(f"{source}\t{line}\n" for source, line in AUDIT.lines)
+    if findings and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    findings = config.stash.get(AUDIT_FINDINGS, [])
+    if findings:
+        terminalreporter.section("log audit", red=True)
+        terminalreporter.write_line(f"{len(findings)} log lines leak what logs must not hold:")
+        terminalreporter.write_line(audit_report(findings))
+    else:
+        lines = len(AUDIT.lines)
+        terminalreporter.write_line(f"log audit: {lines} log lines, no secret, token, signature, cookie or email")
 
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox(SandboxOptions(read_timeout=2.0)) as running, running.aws_environment():
+        AUDIT.watch(running)
         yield running
 
 
@@ -66,7 +107,8 @@ def reconfigured(sandbox: Sandbox) -> Iterator[Callable[..., ModuleType]]:
 
     def load(**changes: Any) -> ModuleType:
         sandbox.configure(**changes)
-        return load_handler("checkout")
+        with sandbox.aws_environment():  # options that live in the environment too (e.g. read_timeout)
+            return load_handler("checkout")
 
     yield load
     sandbox.configure(**vars(saved))

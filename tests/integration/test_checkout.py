@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from types import ModuleType
 
 import pytest
 
@@ -335,3 +336,26 @@ def test_unusable_email_is_400_naming_the_field(sandbox: Sandbox, post_checkout:
     assert response["statusCode"] == 400
     assert body_of(response)["error"]["fields"][0]["field"] == "customer.email"
     assert sandbox.salesforce.records("Account") == []
+
+
+def test_a_retry_after_midnight_sends_zuora_the_first_tries_order_date(
+    sandbox: Sandbox, checkout_app: ModuleType
+) -> None:
+    # Given a checkout without orderDate whose Zuora order failed late on 23 November (UTC)
+    from sfzsync.checkout import run_checkout  # after the handler's cold start: its loggers need their parent
+    from sfzsync.errors import UpstreamError
+    from sfzsync.models import CheckoutRequest
+
+    services = checkout_app.service.services
+    request = CheckoutRequest.model_validate(checkout_body())
+    sandbox.zuora.add_fault(Fault(path=ORDERS, status=500, body={"message": "Internal Server Error"}))
+    with pytest.raises(UpstreamError):
+        run_checkout(request, "midnight-1", services, today=dt.date(2026, 11, 23))
+
+    # When the caller retries with the same key after midnight
+    result = run_checkout(request, "midnight-1", services, today=dt.date(2026, 11, 24))
+
+    # Then Zuora got the same body (so its Idempotency-Key would replay a committed order), and one subscription
+    assert {order["orderDate"] for order in _sent_orders(sandbox)} == {"2026-11-23"}
+    assert result.orderStatus == "Completed"
+    assert len(sandbox.zuora.subscriptions) == 1

@@ -60,7 +60,8 @@ def run_checkout(
     logger.append_keys(customer=email.masked)
     checkpoint = services.store.get_checkpoint(idempotency_key)
     if checkpoint is None:
-        checkpoint = _resolve_customer(request, email, idempotency_key, services)
+        order_date = request.order.orderDate or today or dt.datetime.now(dt.UTC).date()
+        checkpoint = _resolve_customer(request, email, idempotency_key, services, order_date)
     else:
         logger.info("resuming checkout from checkpoint", extra={"matched_by": checkpoint.matched_by})
     tracer.put_annotation("matchedBy", checkpoint.matched_by)
@@ -69,7 +70,9 @@ def run_checkout(
         email.address,
         checkpoint.account_id,
         checkpoint.existing_account_number,
-        today or dt.datetime.now(dt.UTC).date(),
+        # A retry sends Zuora the very body of the first try (its Idempotency-Key replays only an equal body),
+        # even after midnight UTC when the request left orderDate to "today".
+        dt.date.fromisoformat(checkpoint.order_date) if checkpoint.order_date else dt.datetime.now(dt.UTC).date(),
     )
     attempt = checkpoint.zuora_attempt
     try:
@@ -99,14 +102,18 @@ def run_checkout(
 
 
 def _resolve_customer(
-    request: CheckoutRequest, email: CustomerEmail, idempotency_key: str, services: CheckoutServices
+    request: CheckoutRequest,
+    email: CustomerEmail,
+    idempotency_key: str,
+    services: CheckoutServices,
+    order_date: dt.date,
 ) -> Checkpoint:
-    lock = services.store.acquire_lock(email.address.lower(), services.lock_wait_seconds)
+    lock = services.store.acquire_lock(email.address.lower(), services.lock_wait_seconds, idempotency_key)
     checkpoint: Checkpoint | None = None
     try:
         account_id, matched_by = _match_or_create(request, email, services)
         existing = None if matched_by == "created" else _existing_zuora_account(account_id, request, services)
-        checkpoint = Checkpoint(account_id, matched_by, existing)
+        checkpoint = Checkpoint(account_id, matched_by, existing, order_date=order_date.isoformat())
     finally:
         services.store.release_lock(lock, idempotency_key, checkpoint)
     return checkpoint

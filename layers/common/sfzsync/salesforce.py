@@ -103,7 +103,7 @@ class SalesforceAuthenticator:
                 code,
                 "Salesforce refused the integration user's login; check the Connected "
                 "App and the secret's salesforce section",
-                retryable=response.status_code >= 500,
+                retryable=response.status_code >= 500 or response.status_code == 429,
                 retry_after_seconds=parse_retry_after(response.headers.get("Retry-After")),
             )
         body = response.json()

@@ -238,7 +238,15 @@ class SendToZuoraFlow:
             "soldToSameAsBillTo": True,
         }
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
-        created = self._zuora.create_account(body, f"sfdccpq-account-{self._org_id}-{account.account_id}-{digest}")
+        # Zuora keeps a refusal under its key too: after one, the next press needs a fresh key (as for Orders).
+        attempt = self._store.get_push(self._org_id, account.account_id).attempt
+        key = f"sfdccpq-account-{self._org_id}-{account.account_id}-{digest}-{attempt}"
+        try:
+            created = self._zuora.create_account(body, key)
+        except UpstreamError as error:
+            if error.definitive:
+                self._store.bump_push_attempt(self._org_id, account.account_id)
+            raise
         metrics.add_metric(name="ZuoraAccountsCreated", unit=MetricUnit.Count, value=1)
         return created.account_number, "created"
 

@@ -14,10 +14,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import CustomerBusyError
 from .http import backoff_delay
+
+logger = Logger(child=True)
 
 LOCK_LEASE_SECONDS = 30
 CHECKPOINT_TTL_SECONDS = 86_400
@@ -39,12 +42,13 @@ class Checkpoint:
     matched_by: str
     existing_account_number: str | None
     zuora_attempt: int = 0
+    order_date: str | None = None
 
 
 class CheckoutStore(Protocol):
     def get_checkpoint(self, idempotency_key: str) -> Checkpoint | None: ...
 
-    def acquire_lock(self, customer_key: str, wait_seconds: float) -> CustomerLock: ...
+    def acquire_lock(self, customer_key: str, wait_seconds: float, idempotency_key: str = "") -> CustomerLock: ...
 
     def release_lock(self, lock: CustomerLock, idempotency_key: str, checkpoint: Checkpoint | None) -> None: ...
 
@@ -69,10 +73,14 @@ class DynamoDBCheckoutStore:
             matched_by=item["matched_by"]["S"],
             existing_account_number=item.get("existing_account_number", {}).get("S"),
             zuora_attempt=int(item.get("zuora_attempt", {}).get("N", "0")),
+            order_date=item.get("order_date", {}).get("S"),
         )
 
-    def acquire_lock(self, customer_key: str, wait_seconds: float) -> CustomerLock:
-        lock = CustomerLock(f"lock#{_digest(customer_key)}", uuid.uuid4().hex)
+    def acquire_lock(self, customer_key: str, wait_seconds: float, idempotency_key: str = "") -> CustomerLock:
+        """Take the customer's lock; a retry of the same checkout (same `idempotency_key`) takes over the lock an
+        earlier try left behind (its answer lost, or its Lambda dead): Powertools keeps live runs of one key apart."""
+        owner = f"key#{_digest(idempotency_key)}" if idempotency_key else uuid.uuid4().hex
+        lock = CustomerLock(f"lock#{_digest(customer_key)}", owner)
         give_up_at = time.monotonic() + wait_seconds
         attempt = 0
         while True:
@@ -86,8 +94,9 @@ class DynamoDBCheckoutStore:
                         "lease_until": {"N": f"{now + LOCK_LEASE_SECONDS:.3f}"},
                         "expiration": {"N": str(int(now) + LOCK_LEASE_SECONDS * 10)},
                     },
-                    ConditionExpression="attribute_not_exists(id) OR lease_until < :now",
-                    ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}},
+                    ConditionExpression="attribute_not_exists(id) OR lease_until < :now OR #owner = :owner",
+                    ExpressionAttributeNames={"#owner": "owner"},
+                    ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}, ":owner": {"S": lock.owner}},
                 )
                 return lock
             except ClientError as exc:
@@ -130,11 +139,13 @@ class DynamoDBCheckoutStore:
         )
 
     def _delete_quietly(self, delete: dict[str, Any]) -> None:
+        """Best effort: a lock that cannot be deleted lapses with its lease, and the caller's own outcome stands."""
         try:
             self._client.delete_item(**delete)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        except (ClientError, BotoCoreError) as exc:
+            code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
+            if code != "ConditionalCheckFailedException":
+                logger.warning("lock not released; it lapses with its lease", extra={"code": code})
 
     @staticmethod
     def _checkpoint_item(idempotency_key: str, checkpoint: Checkpoint) -> dict[str, Any]:
@@ -147,6 +158,8 @@ class DynamoDBCheckoutStore:
         }
         if checkpoint.existing_account_number:
             item["existing_account_number"] = {"S": checkpoint.existing_account_number}
+        if checkpoint.order_date:
+            item["order_date"] = {"S": checkpoint.order_date}
         return item
 
 
@@ -161,14 +174,14 @@ class SentOrder:
 
 @dataclass(frozen=True)
 class PushRecord:
-    """What is known of one Salesforce Order's push: Zuora key attempts so far, and the result once sent."""
+    """What is known of one Salesforce record's pushes: Zuora key attempts so far, and (Orders) the result once sent."""
 
     attempt: int = 0
     sent: SentOrder | None = None
 
 
 class PushStore(Protocol):
-    def acquire_lock(self, customer_key: str, wait_seconds: float) -> CustomerLock: ...
+    def acquire_lock(self, customer_key: str, wait_seconds: float, idempotency_key: str = "") -> CustomerLock: ...
 
     def release_lock(self, lock: CustomerLock, idempotency_key: str, checkpoint: Checkpoint | None) -> None: ...
 

@@ -82,8 +82,9 @@ class ZuoraRestGateway:
                 stage,
                 f"HTTP_{response.status_code}",
                 "Zuora refused the OAuth client; check the secret's zuora section",
-                retryable=response.status_code in RETRYABLE_STATUS,
+                retryable=response.status_code in RETRYABLE_STATUS or response.status_code >= 500,
                 upstream_request_id=response.headers.get("Zuora-Request-Id"),
+                retry_after_seconds=parse_retry_after(response.headers.get("Retry-After")),
             )
         body = response.json()
         ttl = float(body.get("expires_in", 3600))
