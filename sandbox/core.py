@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
+import logging
 import re
 import socket
 import ssl
@@ -31,6 +33,10 @@ class Fault:
       - "reset": close the connection with a TCP RST before answering.
       - "reset_after_commit": handle the request (state changes), then reset instead of answering.
       - "timeout_after_commit": handle the request, then sleep `delay` seconds before answering.
+      - "refuse": the server processed the request and refused it with `status`/`body`/`headers`; unlike
+        "status", a server that keeps answers under an Idempotency-Key (Zuora) stores this one (`refuse`).
+
+    `match`, when set, is a regex the request body must contain (e.g. tell a Composite lookup from a create).
     """
 
     path: str
@@ -42,11 +48,14 @@ class Fault:
     delay: float = 0.0
     times: int = 1
     skip: int = 0
+    match: str | None = None
     seen: int = 0
     fired: int = 0
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, body: bytes = b"") -> bool:
         if self.method and self.method.upper() != method.upper():
+            return False
+        if self.match and re.search(self.match, body.decode("utf-8", errors="replace")) is None:
             return False
         return re.search(self.path, path) is not None
 
@@ -86,7 +95,65 @@ def _reset_connection(environ: dict[str, Any]) -> None:
     raise _ConnectionResetError
 
 
-class _QuietHandler(WSGIRequestHandler):
+class KeepAliveRequestHandler(WSGIRequestHandler):
+    """Werkzeug's request handler, talking HTTP/1.1 the way Salesforce's, Zuora's and AWS's servers do.
+
+    Werkzeug's development server closes the connection after every response (and drains the socket for
+    10 ms afterwards, which would swallow a keep-alive client's next request), so each simulated call paid a
+    new TCP connection and TLS handshake that the real services do not charge a warm client. Here the request
+    body is read in full before the app runs, the response always carries its Content-Length, and the
+    connection stays open for the client's next request unless the client asks to close it.
+    """
+
+    protocol_version = "HTTP/1.1"
+    # TCP_NODELAY: otherwise Nagle holds the response behind TLS 1.3's session tickets until the client's
+    # delayed ACK, adding ~10 ms to every HTTPS request on loopback (real Salesforce and Zuora answer at once).
+    disable_nagle_algorithm = True
+
+    def run_wsgi(self) -> None:
+        environ = self.make_environ()
+        if environ.get("wsgi.input_terminated"):  # a chunked request body: werkzeug's way (it closes afterwards)
+            super().run_wsgi()
+            return
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        environ["wsgi.input"] = io.BytesIO(self.rfile.read(length) if length > 0 else b"")
+        started: list[Any] = []
+        chunks: list[bytes] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[..., Any]:
+            started[:] = [status, headers]
+            return chunks.append
+
+        try:
+            result = self.server.app(environ, start_response)
+            try:
+                chunks.extend(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        except Exception:
+            logging.getLogger("werkzeug").exception("Error on request %s %s", self.command, self.path)
+            self.close_connection = True
+            started[:] = ["500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain; charset=utf-8")]]
+            chunks[:] = [b"Internal Server Error"]
+        status, headers = started
+        code, _, reason = status.partition(" ")
+        body = b"".join(chunks)
+        self.send_response(int(code), reason)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(name, value)
+        if int(code) >= 200 and int(code) not in (204, 304):
+            self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
+
+
+class _QuietHandler(KeepAliveRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
 
@@ -184,6 +251,10 @@ class SimServer:
     def handle(self, request: Request) -> Response:
         raise NotImplementedError
 
+    def refuse(self, request: Request, fault: Fault) -> Response:
+        """The answer of a "refuse" fault; servers that store answers per Idempotency-Key override this."""
+        return json_response(fault.body, fault.status, fault.headers)
+
     # --- plumbing --------------------------------------------------------------------------
     def _control(self, request: Request) -> Response:
         op = request.path.removeprefix("/__sandbox/")
@@ -202,10 +273,10 @@ class SimServer:
             return json_response({"ok": True})
         return json_response({"error": "unknown control"}, 404)
 
-    def _pick_fault(self, method: str, path: str) -> Fault | None:
+    def _pick_fault(self, method: str, path: str, body: bytes = b"") -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.matches(method, path) and fault.take():
+                if fault.matches(method, path, body) and fault.take():
                     return fault
         return None
 
@@ -216,7 +287,7 @@ class SimServer:
         body = request.get_data(cache=True)
         if self.latency:
             time.sleep(self.latency)
-        fault = self._pick_fault(request.method, request.path)
+        fault = self._pick_fault(request.method, request.path, body)
         response: Response
         if fault is None or fault.action == "delay":
             if fault is not None:
@@ -224,6 +295,8 @@ class SimServer:
             response = self.handle(request)
         elif fault.action == "status":
             response = json_response(fault.body, fault.status, fault.headers)
+        elif fault.action == "refuse":
+            response = self.refuse(request, fault)
         elif fault.action == "timeout":
             time.sleep(fault.delay)
             response = json_response({"message": "timed out"}, 504)

@@ -15,8 +15,11 @@ from typing import Any
 import boto3
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
+from .core import KeepAliveRequestHandler
 from .salesforce import SalesforceSim
 from .tls import SandboxCA
 from .zuora import ZuoraSim
@@ -34,6 +37,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class _MotoHandler(KeepAliveRequestHandler, MotoRequestHandler):
+    """moto's request handling over kept-alive connections, as the real AWS endpoints offer."""
+
+
+class _MotoServer(ThreadedMotoServer):
+    """ThreadedMotoServer (moto 5.2) with keep-alive: a new connection per DynamoDB call is not what Lambda pays."""
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=_MotoHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 @dataclass
@@ -75,7 +92,7 @@ class Sandbox:
         self.zuora = ZuoraSim(self.ca.server_context(), client_id=ZUORA_CLIENT[0], client_secret=ZUORA_CLIENT[1])
         self.salesforce.latency = self.zuora.latency = self.options.latency
         self.aws_port = free_port()
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
+        self._moto = _MotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
 
     # --- lifecycle -------------------------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -188,6 +205,10 @@ class Sandbox:
         """Empty both simulators and the table (tests call this between cases)."""
         self.salesforce.reset()
         self.zuora.reset()
+        self.clear_table()
+
+    def clear_table(self) -> None:
+        """Delete every item of the table (idempotency records, locks, checkpoints, push records)."""
         with self.aws_environment():
             dynamodb = boto3.client("dynamodb")
             for page in dynamodb.get_paginator("scan").paginate(TableName=TABLE_NAME, ProjectionExpression="id"):

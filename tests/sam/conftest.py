@@ -41,12 +41,11 @@ def _python313_bin_dir() -> Path:
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
     candidates = sorted(pyenv_root.glob("versions/3.13*/bin/python3.13"))
     if not candidates:
-        pytest.fail("sam build needs a python3.13 with pip: run the tests with Python 3.13 (the project's venv)")
+        raise RuntimeError("sam build needs a python3.13 with pip: run with Python 3.13 (the project's venv)")
     return candidates[-1].parent
 
 
-@pytest.fixture(scope="session")
-def sam_env() -> dict[str, str]:
+def sam_environment() -> dict[str, str]:
     """Environment for SAM CLI and cfn-lint subprocesses: offline-friendly, no telemetry, a region, python3.13."""
     env = dict(os.environ)
     env["SAM_CLI_TELEMETRY"] = "0"
@@ -55,6 +54,41 @@ def sam_env() -> dict[str, str]:
     env["PATH"] = os.pathsep.join([str(_python313_bin_dir()), env.get("PATH", "")])
     env.pop("PYTHONPATH", None)
     return env
+
+
+def run_sam_build(root: Path, env: Mapping[str, str], template: Path = TEMPLATE) -> Path:
+    """`sam build` (no container, cold cache) of the whole template into `root/build`; returns that directory.
+
+    SAM keeps its dependency cache in `.aws-sam/deps` under the working directory, so it runs from `root`.
+    Also used by scripts/bench.py (the layer size it reports is this build's).
+    """
+    build_dir = root / "build"
+    command = [
+        str(Path(sys.executable).parent / "sam"),
+        "build",
+        "--template-file",
+        str(template),
+        "--build-dir",
+        str(build_dir),
+        "--cache-dir",
+        str(root / "cache"),
+        "--no-use-container",
+    ]
+    result = subprocess.run(
+        command, cwd=root, env=dict(env), capture_output=True, text=True, timeout=BUILD_TIMEOUT_SECONDS, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"sam build failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return build_dir
+
+
+@pytest.fixture(scope="session")
+def sam_env() -> dict[str, str]:
+    """Environment for SAM CLI and cfn-lint subprocesses: offline-friendly, no telemetry, a region, python3.13."""
+    try:
+        return sam_environment()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
@@ -80,31 +114,12 @@ def template(template_path: Path) -> Mapping[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def built_app(
-    tmp_path_factory: pytest.TempPathFactory, sam_cli: Path, sam_env: dict[str, str], template_path: Path
-) -> BuiltApp:
-    """`sam build` (no container, cold cache) of the whole template, once per session, outside the work tree.
-
-    SAM keeps its dependency cache in `.aws-sam/deps` under the working directory, so it runs from a temporary one.
-    """
+def built_app(tmp_path_factory: pytest.TempPathFactory, sam_env: dict[str, str], template_path: Path) -> BuiltApp:
+    """`sam build` (no container, cold cache) of the whole template, once per session, outside the work tree."""
     root = tmp_path_factory.mktemp("sam")
-    build_dir = root / "build"
-    command = [
-        str(sam_cli),
-        "build",
-        "--template-file",
-        str(template_path),
-        "--build-dir",
-        str(build_dir),
-        "--cache-dir",
-        str(root / "cache"),
-        "--no-use-container",
-    ]
     started = time.monotonic()
-    result = subprocess.run(
-        command, cwd=root, env=sam_env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_SECONDS, check=False
-    )
-    seconds = time.monotonic() - started
-    if result.returncode != 0:
-        pytest.fail(f"sam build failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return BuiltApp(build_dir=build_dir, template=build_dir / "template.yaml", seconds=seconds)
+    try:
+        build_dir = run_sam_build(root, sam_env, template_path)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    return BuiltApp(build_dir=build_dir, template=build_dir / "template.yaml", seconds=time.monotonic() - started)

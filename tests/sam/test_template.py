@@ -343,5 +343,9 @@ def test_given_template_when_api_events_are_read_then_routes_are_explicit(templa
 def test_given_template_when_layer_is_read_then_sam_builds_it_for_arm64(template: Mapping[str, Any]) -> None:
     layer = template["Resources"]["CommonLayer"]
 
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    # layers/common/Makefile installs arm64 (manylinux2014_aarch64) wheels and slims them (slim_layer.py).
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    makefile = (Path(__file__).resolve().parents[2] / layer["Properties"]["ContentUri"] / "Makefile").read_text()
+    assert "build-CommonLayer:" in makefile
+    assert "--platform manylinux2014_aarch64" in makefile

@@ -133,17 +133,22 @@ def parse_secret(document: object) -> SecretDocument:
 
 def load_settings() -> Settings:
     """Read the environment and the secret (through Powertools Parameters, cached) and validate both."""
+    import boto3
     from aws_lambda_powertools.utilities import parameters
     from botocore.config import Config
 
     runtime = runtime_settings_from_env()
-    provider = parameters.SecretsProvider(
-        boto_config=Config(
+    # From boto3's default session, as the handlers' DynamoDB client is: one botocore session per cold start loads
+    # the endpoint rules and service data once (left alone, Powertools would build a second session).
+    client = boto3.client(
+        "secretsmanager",
+        config=Config(
             connect_timeout=runtime.connect_timeout,
             read_timeout=runtime.read_timeout,
             retries={"max_attempts": 3, "mode": "standard"},
-        )
+        ),
     )
+    provider = parameters.SecretsProvider(boto3_client=client)
     try:
         document = provider.get(runtime.secret_id, transform="json")
     except parameters.exceptions.TransformParameterError:
