@@ -4,8 +4,64 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from .stack import Sandbox
+
+
+def checkout_body(
+    email: str = "jane.doe@acme.com",
+    *,
+    company: str | None = "Acme Inc",
+    currency: str = "USD",
+    first: str = "Jane",
+    last: str = "Doe",
+    country: str = "US",
+    **order: Any,
+) -> dict[str, Any]:
+    """A valid checkout request body; `order` entries override the order's fields."""
+    return {
+        "customer": {
+            "email": email,
+            "firstName": first,
+            "lastName": last,
+            "company": company,
+            "phone": "+1 415 555 0100",
+            "address": {
+                "line1": "1 Main St",
+                "line2": None,
+                "city": "San Francisco",
+                "state": "CA",
+                "postalCode": "94105",
+                "country": country,
+            },
+        },
+        "order": {
+            "currency": currency,
+            "paymentMethodId": "8ad0950c8c4b7d1d018c5e4f1c7a0aa1",
+            "autoPay": True,
+            "subscriptions": [
+                {
+                    "ratePlans": [
+                        {
+                            "productRatePlanId": "8ad09be48db5aba7018db604776d4854",
+                            "quantity": 3,
+                            "productRatePlanChargeId": "8ad09be48db5aba7018db60477a54856",
+                        }
+                    ],
+                    "term": {
+                        "type": "TERMED",
+                        "initialTerm": 12,
+                        "renewalTerm": 12,
+                        "periodType": "Month",
+                        "autoRenew": True,
+                    },
+                }
+            ],
+            "processingOptions": {"runBilling": True, "collectPayment": True},
+            **order,
+        },
+    }
 
 
 def seed_demo_data(sandbox: Sandbox) -> None:

@@ -58,6 +58,7 @@ for _path in (ROOT, ROOT / "layers" / "common"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from sandbox.demo_data import checkout_body as demo_checkout_body  # noqa: E402
 from sandbox.invoke import api_event, checkout_event, invoke, load_handler  # noqa: E402
 
 DEFAULT_LATENCY_MS = 40.0
@@ -267,43 +268,7 @@ class Meter:
 
 
 def checkout_body(email: str, company: str | None) -> dict[str, Any]:
-    return {
-        "customer": {
-            "email": email,
-            "firstName": "Bench",
-            "lastName": "Buyer",
-            "company": company,
-            "phone": "+1 415 555 0100",
-            "address": {
-                "line1": "1 Main St",
-                "line2": None,
-                "city": "San Francisco",
-                "state": "CA",
-                "postalCode": "94105",
-                "country": "US",
-            },
-        },
-        "order": {
-            "currency": "USD",
-            "paymentMethodId": "8ad0950c8c4b7d1d018c5e4f1c7a0aa1",
-            "autoPay": True,
-            "subscriptions": [
-                {
-                    "ratePlans": [
-                        {"productRatePlanId": RATE_PLAN, "productRatePlanChargeId": RATE_PLAN_CHARGE, "quantity": 3}
-                    ],
-                    "term": {
-                        "type": "TERMED",
-                        "initialTerm": 12,
-                        "renewalTerm": 12,
-                        "periodType": "Month",
-                        "autoRenew": True,
-                    },
-                }
-            ],
-            "processingOptions": {"runBilling": True, "collectPayment": True},
-        },
-    }
+    return demo_checkout_body(email, company=company, first="Bench", last="Buyer")
 
 
 EventMaker = Callable[[], dict[str, Any]]

@@ -4,57 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
+from sandbox.demo_data import checkout_body
 from sandbox.invoke import api_event
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
-PLAN = {
-    "productRatePlanId": "8ad09be48db5aba7018db604776d4854",
-    "quantity": 3,
-    "productRatePlanChargeId": "8ad09be48db5aba7018db60477a54856",
-}
-
-
-def _body(
-    email: str, first: str, last: str, company: str | None, *, country: str = "US", currency: str = "USD"
-) -> dict[str, Any]:
-    return {
-        "customer": {
-            "email": email,
-            "firstName": first,
-            "lastName": last,
-            "company": company,
-            "phone": "+1 415 555 0100",
-            "address": {
-                "line1": "1 Main St",
-                "line2": None,
-                "city": "San Francisco",
-                "state": "CA",
-                "postalCode": "94105",
-                "country": country,
-            },
-        },
-        "order": {
-            "currency": currency,
-            "billCycleDay": 0,
-            "paymentMethodId": "8ad0950c8c4b7d1d018c5e4f1c7a0aa1",
-            "autoPay": True,
-            "subscriptions": [
-                {
-                    "ratePlans": [PLAN],
-                    "term": {
-                        "type": "TERMED",
-                        "initialTerm": 12,
-                        "renewalTerm": 12,
-                        "periodType": "Month",
-                        "autoRenew": True,
-                    },
-                }
-            ],
-            "processingOptions": {"runBilling": True, "collectPayment": True},
-        },
-    }
 
 
 SCENARIOS = {
@@ -69,7 +23,7 @@ SCENARIOS = {
 def main() -> None:
     EVENTS.mkdir(exist_ok=True)
     for name, (email, first, last, company) in SCENARIOS.items():
-        raw = json.dumps(_body(email, first, last, company))
+        raw = json.dumps(checkout_body(email, company=company, first=first, last=last, billCycleDay=0))
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": f"{name}-0001",

@@ -114,59 +114,6 @@ def reconfigured(sandbox: Sandbox) -> Iterator[Callable[..., ModuleType]]:
     sandbox.configure(**vars(saved))
 
 
-def checkout_body(
-    email: str = "jane.doe@acme.com",
-    *,
-    company: str | None = "Acme Inc",
-    currency: str = "USD",
-    first: str = "Jane",
-    last: str = "Doe",
-    **order: Any,
-) -> dict[str, Any]:
-    return {
-        "customer": {
-            "email": email,
-            "firstName": first,
-            "lastName": last,
-            "company": company,
-            "phone": "+1 415 555 0100",
-            "address": {
-                "line1": "1 Main St",
-                "line2": None,
-                "city": "San Francisco",
-                "state": "CA",
-                "postalCode": "94105",
-                "country": "US",
-            },
-        },
-        "order": {
-            "currency": currency,
-            "paymentMethodId": "8ad0950c8c4b7d1d018c5e4f1c7a0aa1",
-            "autoPay": True,
-            "subscriptions": [
-                {
-                    "ratePlans": [
-                        {
-                            "productRatePlanId": "8ad09be48db5aba7018db604776d4854",
-                            "quantity": 3,
-                            "productRatePlanChargeId": "8ad09be48db5aba7018db60477a54856",
-                        }
-                    ],
-                    "term": {
-                        "type": "TERMED",
-                        "initialTerm": 12,
-                        "renewalTerm": 12,
-                        "periodType": "Month",
-                        "autoRenew": True,
-                    },
-                }
-            ],
-            "processingOptions": {"runBilling": True, "collectPayment": True},
-            **order,
-        },
-    }
-
-
 @pytest.fixture
 def post_checkout(checkout_app: ModuleType) -> CheckoutCall:
     """Send one signed checkout through the handler as API Gateway would; returns the proxy response."""

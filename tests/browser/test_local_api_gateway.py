@@ -15,10 +15,10 @@ import pytest
 import requests
 
 from sandbox.api_gateway import MAX_BODY_BYTES
+from sandbox.demo_data import checkout_body
 from sandbox.stack import SIGNING_SECRET, Sandbox
 from sfzsync.signature import sign
 from tests.browser.conftest import StartGateway, save_screenshot
-from tests.conftest import checkout_body
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 
 from sandbox.core import Fault
+from sandbox.demo_data import checkout_body
 from sandbox.invoke import checkout_event, invoke
 from sandbox.stack import SIGNING_SECRET
 from sandbox.zuora import zuora_failure
 from tests.chaos.conftest import LAMBDA_TIMEOUT_SECONDS, RESULTS, CellResult, Chaos
 from tests.chaos.matrix import CHECKOUT_CALLS, Call, Expect, FaultKind, cells, expected, fault_for
-from tests.conftest import body_of, checkout_body, header_of
+from tests.conftest import body_of, header_of
 
 NEW_CUSTOMER = "jane.doe@acme-chaos.com"
 RETURNING_CUSTOMER = "alice@umbrella-corp.com"

@@ -12,12 +12,12 @@ import pytest
 
 from sandbox.button_client import ButtonClient
 from sandbox.core import Fault
-from sandbox.demo_data import PASSWORD, REP, seed_button_data
+from sandbox.demo_data import PASSWORD, REP, checkout_body, seed_button_data
 from sandbox.invoke import checkout_event
 from sandbox.stack import SIGNING_SECRET, Sandbox
 from tests.chaos.conftest import Chaos
 from tests.chaos.fleet import Fleet
-from tests.conftest import body_of, checkout_body, header_of
+from tests.conftest import body_of, header_of
 
 CUSTOMER = "racer@newco-chaos.io"
 RETRY_BOUND_SECONDS = 30.0

@@ -12,11 +12,12 @@ from types import ModuleType
 from typing import Any
 
 from sandbox.core import Fault
+from sandbox.demo_data import checkout_body
 from sandbox.invoke import checkout_event, invoke
 from sandbox.stack import SIGNING_SECRET, Sandbox
 from sfzsync.store import LOCK_LEASE_SECONDS
 from tests.chaos.fleet import context, run_once
-from tests.conftest import body_of, checkout_body, header_of
+from tests.conftest import body_of, header_of
 
 CUSTOMER = "phoenix@rising-chaos.com"
 REMAINING_SECONDS = 5.0  # the dying instance's remaining time: Powertools' in-progress window for its key

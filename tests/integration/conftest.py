@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from sandbox.demo_data import checkout_body
 from sandbox.stack import Sandbox
-from tests.conftest import CheckoutCall, body_of, checkout_body, header_of
+from tests.conftest import CheckoutCall, body_of, header_of
 
 __all__ = ["CheckoutCall", "body_of", "checkout_body", "header_of"]
 

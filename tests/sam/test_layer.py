@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
+from sandbox.demo_data import checkout_body
 from sandbox.invoke import api_event, checkout_event
 from sandbox.stack import SIGNING_SECRET, Sandbox
-from tests.conftest import checkout_body
 from tests.sam.conftest import PROJECT_ROOT, BuiltApp
 from tests.sam.test_template import EM_AARCH64, elf_machine
 

@@ -7,9 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-import boto3
 from aws_lambda_powertools import Logger
-from botocore.config import Config
 
 from . import pages
 from .config import Settings, load_settings
@@ -18,7 +16,7 @@ from .http import RESPONSE_MARGIN_SECONDS, TimeoutSession, invocation_scope
 from .ids import is_salesforce_id, to_18
 from .salesforce_user import LoginRefusedError, LoginRequiredError, SalesforceUserGateway, SalesforceWebGateway
 from .send_to_zuora import AccountPlan, ButtonInputError, OrderPlan, PushOutcome, SendToZuoraFlow
-from .store import DynamoDBPushStore
+from .store import DynamoDBPushStore, dynamodb_client
 from .web import (
     OAUTH_COOKIE,
     OAUTH_SECONDS,
@@ -124,14 +122,7 @@ class SendToZuoraService:
         settings = load_settings()
         runtime, secret = settings.runtime, settings.secret
         session = TimeoutSession(runtime.connect_timeout, runtime.read_timeout)
-        dynamodb = boto3.client(
-            "dynamodb",
-            config=Config(
-                connect_timeout=runtime.connect_timeout,
-                read_timeout=runtime.read_timeout,
-                retries={"max_attempts": 3, "mode": "standard"},
-            ),
-        )
+        dynamodb = dynamodb_client(runtime.connect_timeout, runtime.read_timeout)
         send = secret.sendToZuora
         web = SalesforceWebGateway(
             secret.salesforce, session, send.productRatePlanField, send.productRatePlanChargeField, send.multiCurrency

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
@@ -16,7 +15,6 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.config import Config
 
 from . import signature
 from .checkout import CheckoutServices, run_checkout
@@ -24,7 +22,7 @@ from .config import Settings, load_settings
 from .http import RESPONSE_MARGIN_SECONDS, TimeoutSession, invocation_scope
 from .models import CheckoutRequest, CheckoutResult
 from .salesforce import SalesforceRestGateway
-from .store import DynamoDBCheckoutStore
+from .store import DynamoDBCheckoutStore, dynamodb_client
 from .zuora import ZuoraRestGateway
 
 logger = Logger(child=True)
@@ -40,7 +38,7 @@ def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
 class CheckoutService:
     """Signature check and the idempotent checkout flow over clients that live as long as the container."""
 
-    def __init__(self, settings: Settings, services: CheckoutServices, dynamodb_client: Any) -> None:
+    def __init__(self, settings: Settings, services: CheckoutServices, dynamodb: Any) -> None:
         self.settings = settings
         self.services = services
         self.idempotency_config = IdempotencyConfig(
@@ -49,9 +47,7 @@ class CheckoutService:
             expires_after_seconds=settings.runtime.idempotency_expiry_seconds,
             response_hook=_mark_replayed,
         )
-        persistence = DynamoDBPersistenceLayer(
-            table_name=settings.runtime.idempotency_table, boto3_client=dynamodb_client
-        )
+        persistence = DynamoDBPersistenceLayer(table_name=settings.runtime.idempotency_table, boto3_client=dynamodb)
         self._checkout = idempotent_function(
             self._run,
             data_keyword_argument="payload",
@@ -67,14 +63,7 @@ class CheckoutService:
         settings = load_settings()
         runtime, secret = settings.runtime, settings.secret
         session = TimeoutSession(runtime.connect_timeout, runtime.read_timeout)
-        dynamodb = boto3.client(
-            "dynamodb",
-            config=Config(
-                connect_timeout=runtime.connect_timeout,
-                read_timeout=runtime.read_timeout,
-                retries={"max_attempts": 3, "mode": "standard"},
-            ),
-        )
+        dynamodb = dynamodb_client(runtime.connect_timeout, runtime.read_timeout)
         services = CheckoutServices(
             salesforce=SalesforceRestGateway(secret.salesforce, session),
             zuora=ZuoraRestGateway(secret.zuora, session),

@@ -14,7 +14,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import boto3
 from aws_lambda_powertools import Logger
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .errors import CustomerBusyError
@@ -24,6 +26,16 @@ logger = Logger(child=True)
 
 LOCK_LEASE_SECONDS = 30
 CHECKPOINT_TTL_SECONDS = 86_400
+
+
+def dynamodb_client(connect_timeout: float, read_timeout: float) -> Any:
+    """The DynamoDB client of a cold start: a timeout on every call, botocore's standard retries."""
+    return boto3.client(
+        "dynamodb",
+        config=Config(
+            connect_timeout=connect_timeout, read_timeout=read_timeout, retries={"max_attempts": 3, "mode": "standard"}
+        ),
+    )
 
 
 def _digest(text: str) -> str:
