@@ -276,20 +276,14 @@ class SalesforceWebGateway:
         return composite_query_records("salesforce_read", result)
 
     def _post_form(self, url: str, form: dict[str, str]) -> requests.Response:
-        try:
-            return self._session.post(url, data=form)
-        except requests.RequestException as exc:
-            raise UpstreamError(
-                "salesforce_login",
-                "SALESFORCE_UNREACHABLE",
-                f"connection to Salesforce failed: {type(exc).__name__}",
-                retryable=True,
-                timeout=isinstance(exc, requests.Timeout),
-            ) from None
+        return self._sign_in_call("POST", url, data=form)
 
     def _get(self, url: str, token: str) -> requests.Response:
+        return self._sign_in_call("GET", url, headers={"Authorization": f"Bearer {token}"})
+
+    def _sign_in_call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         try:
-            return self._session.get(url, headers={"Authorization": f"Bearer {token}"})
+            return self._session.request(method, url, **kwargs)
         except requests.RequestException as exc:
             raise UpstreamError(
                 "salesforce_login",
