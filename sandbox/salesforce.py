@@ -2,6 +2,7 @@
 PKCE behind a login page, refresh token), identity URL and OpenID userinfo, REST query with a real SOQL subset,
 sObject create/get/update/delete, Composite and sObject Tree (all-or-none), duplicate rules, per-user record
 visibility (owner, manual shares, View All, controlled by parent), CPQ order fields and 18-character case-safe Ids,
+field lengths and email address rules (with or without Email Address Internationalization, see `salesforce_fields`),
 answering in Salesforce's documented wire formats and error bodies."""
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from werkzeug.wrappers import Request, Response
 
 from sandbox.core import SimServer, json_response
+from sandbox.salesforce_fields import check_value, is_valid_email
 
 API_USAGE_LIMIT = 15000
 DEFAULT_VERSION = "62.0"
@@ -68,7 +70,6 @@ _TEXT_KINDS = frozenset({"string", "email", "url", "phone", "picklist", "textare
 _ID_KINDS = frozenset({"id", "reference"})
 _FIELD_KINDS = _TEXT_KINDS | {"boolean", "double", "date", "datetime"}
 _SYSTEM_FIELDS = frozenset({"Id", "IsDeleted", "CreatedDate", "LastModifiedDate"})
-_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DATA_PATH_RE = re.compile(r"/services/data/v(\d+\.\d)(?:/(.*))?")
 _REFERENCE_RE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
 _REFERENCE_ID_RE = re.compile(r"[A-Za-z0-9_]+")
@@ -956,6 +957,12 @@ class SalesforceSim(SimServer):
     Allowed callbacks: exactly one of `allowed_redirect_uris`, or when that list is empty any http(s) URL on
     127.0.0.1, localhost or ::1. Identity: GET `/id/<org>/<user>` and `/services/oauth2/userinfo` with that user's
     token. A scope with `refresh_token` adds a refresh token (grant_type=refresh_token); `/services/oauth2/revoke`.
+
+    Field values: every write (create, update, Composite, Tree, and `insert`/`update` here) refuses text longer than
+    the field's documented length (`STRING_TOO_LONG`) and email addresses Salesforce refuses (`INVALID_EMAIL_ADDRESS`);
+    `email_internationalization` is the org's Email Address Internationalization setting (non-ASCII email addresses),
+    off by default here although orgs created in Summer '20 or later have it on (Help "Set Up Email Address
+    Internationalization (EAI)"). Rules and their sources: `salesforce_fields`.
     """
 
     name = "salesforce"
@@ -977,6 +984,7 @@ class SalesforceSim(SimServer):
         api_latency: float = 0.0,
         session_timeout: float | None = None,
         duplicate_result_key: str = "duplicateResut",
+        email_internationalization: bool = False,
     ) -> None:
         super().__init__(ssl_context, latency=api_latency)
         self.org_id = _org_id(org_id)
@@ -991,6 +999,7 @@ class SalesforceSim(SimServer):
             raise ValueError("a multi-currency org needs at least one currency (the first is the corporate one)")
         self.session_timeout = session_timeout
         self.duplicate_result_key = duplicate_result_key
+        self.email_internationalization = email_internationalization
         # Callback URLs of the connected app; empty: any http(s) URL on a loopback host (127.0.0.1, localhost, ::1).
         self.allowed_redirect_uris: list[str] = list(redirect_uris)
         self.require_pkce = True
@@ -1056,7 +1065,7 @@ class SalesforceSim(SimServer):
             if not username.strip() or any(u.username.lower() == username.lower() for u in self._users.values()):
                 raise ValueError(f"username must be non-empty and unique: {username!r}")
             address = email or username
-            if not _EMAIL_RE.fullmatch(address):
+            if not is_valid_email(address, internationalized=self.email_internationalization):
                 raise ValueError(f"not an email address: {address!r}")
             user = SimUser(
                 self._new_id("User"),
@@ -1873,6 +1882,7 @@ class SalesforceSim(SimServer):
                 read_only.append(definition.name)
                 continue
             values[definition.name] = _coerce_value(sobj, definition, value)
+            self._check_value(sobj, definition, values[definition.name])
         if read_only:
             raise api_error(
                 "INVALID_FIELD_FOR_INSERT_UPDATE",
@@ -1881,6 +1891,15 @@ class SalesforceSim(SimServer):
                 fields=read_only,
             )
         return values
+
+    def _check_value(self, sobj: SObjectDef, definition: FieldDef, value: Any) -> None:
+        """Field lengths and email addresses, as Salesforce checks them (rules and sources in `salesforce_fields`)."""
+        if not isinstance(value, str):
+            return
+        eai = self.email_internationalization
+        refused = check_value(sobj.name, definition.name, definition.kind, value, email_internationalization=eai)
+        if refused is not None:
+            raise api_error(refused.error_code, refused.message, fields=[refused.field])
 
     def _check_required(self, sobj: SObjectDef, values: dict[str, Any]) -> None:
         missing = [d.name for d in sobj.fields.values() if d.required and values.get(d.name) in (None, "")]
@@ -2331,10 +2350,6 @@ def _coerce_text(definition: FieldDef, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise _json_parser_error(f"Cannot deserialize instance of string from {type(value).__name__} value")
     text = str(value)
-    if definition.kind == "email" and not _EMAIL_RE.fullmatch(text):
-        raise api_error(
-            "INVALID_EMAIL_ADDRESS", f"{definition.name}: invalid email address: {text}", fields=[definition.name]
-        )
     if definition.values is not None and text not in definition.values:
         detail = (
             f"Currency ISO Code: invalid currency code: {text}"

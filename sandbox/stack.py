@@ -59,6 +59,7 @@ class SandboxOptions:
     rules: list[str] = field(default_factory=lambda: ["contact_email", "account_domain"])
     domain_field: str | None = None
     person_accounts: bool = False
+    email_internationalization: bool = False
     latency: float = 0.0
     read_timeout: float = 5.0
     zuora_version: str = "2025-08-12"
@@ -88,6 +89,7 @@ class Sandbox:
             jwt_public_key_pem=public_pem,
             jwt_username=JWT_USERNAME,
             person_accounts=self.options.person_accounts,
+            email_internationalization=self.options.email_internationalization,
         )
         self.zuora = ZuoraSim(self.ca.server_context(), client_id=ZUORA_CLIENT[0], client_secret=ZUORA_CLIENT[1])
         self.salesforce.latency = self.zuora.latency = self.options.latency
