@@ -1,4 +1,4 @@
-"""Zuora simulator: OAuth, Create Order, accounts, Object Query accounts, idempotency, Zuora error bodies.
+"""Zuora simulator: OAuth, Create Order, accounts, payment methods, product catalog, Object Query, idempotency.
 
 Wire behaviour follows Zuora's v1 API documentation:
 
@@ -10,7 +10,9 @@ Wire behaviour follows Zuora's v1 API documentation:
   received ``Zuora-Track-Id`` / ``Zuora-Version`` headers are in the core call log (``sim.calls``).
 - Business errors are HTTP 200 ``{"success": false, "processId", "reasons": [{"code", "message"}]}``
   with an 8-digit code: 6-digit resource code + 2-digit category (20 invalid value, 21 unknown field,
-  22 missing required field, 40 not found, 45 unsupported, 90 malformed request).
+  22 missing required field, 30 rule restriction, 40 not found, 45 unsupported, 90 malformed request;
+  developer.zuora.com guide "Error codes"). The resource code is always ``500000``, which Zuora documents
+  for "an unknown object and an unknown field".
 - Request bodies of ``POST /v1/orders``, ``POST /v1/accounts`` and ``PUT /v1/accounts/{account-key}``
   are validated against Zuora's OpenAPI document (see ``sandbox.zuora_openapi``); violations are
   answered as above and appended to ``schema_violations`` for tests to assert on.
@@ -21,6 +23,49 @@ Wire behaviour follows Zuora's v1 API documentation:
   an answer "regardless of whether it succeeded or failed").
 - ``Zuora-Version`` >= 223.0 (or a date-style version such as ``2025-08-12``) switches the Create
   Order response from ``subscriptionNumbers`` to ``subscriptions: [{subscriptionNumber, status}]``.
+
+Product catalog (``sandbox.zuora_catalog``; reset to ``SANDBOX_TENANT``):
+
+- ``GET /object-query/product-rate-plans`` (``filter[]`` on ``id``, ``productId``, ``name``,
+  ``productRatePlanNumber``; ``pageSize``/``cursor``) and ``GET /object-query/product-rate-plans/{key}`` (id or
+  ``PRP-`` number), with ``expand[]`` ``product``, ``productrateplancharges``,
+  ``productrateplancharges.productrateplanchargetiers`` and ``externalproductrateplans``; without the expand no
+  charges. Filter, paging and expand rules: ``sandbox.zuora_object_query``; shapes: ``sandbox.zuora_catalog``.
+  An unknown key answers 404 (see ``_rate_plan_by_key``). Object Query has no filter on the externally managed
+  plan id; ``GET /v1/product-rate-plans/external-id/{externalId}`` lists the plans carrying it.
+
+Payment methods:
+
+- A payment method without an account is an orphan, what Zuora's hosted payment page creates. ``GET
+  /v1/payment-methods/{payment-method-id}`` answers it (``accountKey`` is the owning account's id, null for an
+  orphan), else category 40.
+- ``newAccount.hpmCreditCardPaymentMethodId`` (Create Order) / ``hpmCreditCardPaymentMethodId`` (Create Account)
+  becomes the new account's default payment method ("The payment method specified for this field will be set as
+  the default payment method of the account"); ``creditCard`` / ``paymentMethod`` create one. With ``autoPay:
+  true`` one of them is required, and ``hpmCreditCardPaymentMethodId`` and ``creditCard`` not both (published
+  schema, ``hpmCreditCardPaymentMethodId``); Create Account also refuses them with ``autoPay: false`` (its
+  ``autoPay`` description). ``processingOptions.electronicPaymentOptions.paymentMethodId`` may be the account's
+  own payment method or an orphan, which the order then associates with the account (published schema) without
+  making it the default (Knowledge Center "Using Z-Payments Page with Zuora": for an existing account the payment
+  method "will be used for this payment" but "will not be set as the default").
+- An unknown payment method id is a category 40 refusal; one that belongs to another account a category 30 one.
+
+Create Order also refuses (nothing is kept of a refused order):
+
+- ``collectPayment: true`` without ``runBilling: true`` ("This value can not be 'true' when 'runBilling' flag is
+  'false'", published schema); category 20.
+- a ``productRatePlanId`` not in the catalog (40); a ``chargeOverrides[].productRatePlanChargeId`` that is no
+  charge of that rate plan (20); a pricing override of another charge model or type, e.g. ``recurringPerUnit`` on a
+  flat fee or on a one-time charge (20); a rate plan with a charge priced in no tier of the account's currency (30).
+- ``collectPayment`` with an amount due and no payment method to charge: neither
+  ``electronicPaymentOptions.paymentMethodId`` nor a default payment method on the account. Zuora answers "To
+  collect payment, the customer account must have a default payment method." (quoted from a Create Order failure
+  in gitlab-org/customers-gitlab-com issue 4712); category 30.
+
+What an order did: each subscription records its rate plans and each charge's quantity (the override's, else the
+catalog's ``defaultQuantity``, else 1 for per-unit, tiered and volume charges; none for flat fees and usage).
+``runBilling`` records an invoice in ``invoices`` (amounts: ``Charge.amount``), ``collectPayment`` a payment in
+``payments`` with the payment method charged (the electronic payment option, else the account's default).
 
 Issued tokens survive ``reset()``; ``expire_tokens()`` invalidates them.
 """
@@ -33,30 +78,63 @@ import re
 import ssl
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from sandbox import zuora_payment_methods as methods
 from sandbox.core import Fault, SimServer, json_response
+from sandbox.zuora_catalog import SANDBOX_TENANT, Catalog, CatalogRefusalError, ChargeSpec, RatePlanSpec, money
+from sandbox.zuora_object_query import QueryError, include_nulls, parse_expand, parse_list_query, shape
 from sandbox.zuora_openapi import Violation, find_violations
 
 IDEMPOTENCY_TTL = 24 * 3600
 ORDERS = "/v1/orders"
 ACCOUNTS = "/v1/accounts"
 ACCOUNT_KEY = "/v1/accounts/{account-key}"
+PAYMENT_METHODS = "/v1/payment-methods"
+RATE_PLANS_BY_EXTERNAL_ID = "/v1/product-rate-plans/external-id"
 OBJECT_QUERY_ACCOUNTS = "/object-query/accounts"
+OBJECT_QUERY_RATE_PLANS = "/object-query/product-rate-plans"
 RESOURCE_ORDER = "500000"
 RESOURCE_ACCOUNT = "500000"
 _CATEGORY_OF_KIND = {"invalid": 20, "unknown": 21, "required": 22}
-_FILTER_FIELDS = {"id": "id", "accountnumber": "accountNumber", "crmid": "crmId", "currency": "currency"}
-_FILTER = re.compile(r"^(?P<field>[A-Za-z_]+)\.(?P<op>EQ|NE|IN|SW):(?P<value>.*)$", re.DOTALL)
+_ACCOUNT_FILTERS = {
+    "id": "id",
+    "accountnumber": "accountNumber",
+    "crmid": "crmId",
+    "currency": "currency",
+    "status": "status",
+}
+_RATE_PLAN_FILTERS = {
+    "id": "id",
+    "productid": "productId",
+    "name": "name",
+    "productrateplannumber": "productRatePlanNumber",
+}
+# The externally managed plan id is no field of the Object Query product rate plan (sandbox.zuora_catalog).
+_EXTERNAL_ID_NOT_FILTERABLE = (
+    "The product rate plan has no field '{}' in Object Query: the externally managed plan id is the related "
+    "ExternalProductRatePlan (expand[]=externalproductrateplans); "
+    "GET /v1/product-rate-plans/external-id/{{externalId}} lists the rate plans carrying one."
+)
+_RATE_PLAN_NOT_FILTERABLE = {
+    name.lower(): _EXTERNAL_ID_NOT_FILTERABLE.format(name)
+    for name in ("externallyManagedPlanId", "externallyManagedPlanIds", "externalProductRatePlanId")
+}
+_RATE_PLAN_EXPANSIONS = (
+    "product",
+    "productrateplancharges",
+    "productrateplancharges.productrateplanchargetiers",
+    "externalproductrateplans",
+)
 _DATE_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ACCOUNT_RESERVED = {"billToContact", "soldToContact", "creditCard", "paymentMethod", "hpmCreditCardPaymentMethodId"}
-
 Handler = Callable[[Request], Response]
 
 
@@ -108,7 +186,8 @@ class _RejectedError(Exception):
 
 
 class ZuoraSim(SimServer):
-    """Loopback Zuora. State is plain dicts keyed by number; guard reads with ``sim.lock``."""
+    """Loopback Zuora. State is plain dicts keyed by number or id (the catalog is ``catalog``); guard reads with
+    ``sim.lock``."""
 
     name = "zuora"
 
@@ -135,13 +214,22 @@ class ZuoraSim(SimServer):
 
     # --- Python API --------------------------------------------------------------------------
     def reset_state(self) -> None:
+        """Forget all data, then load the sandbox tenant's catalog and orphan payment methods (SANDBOX_TENANT)."""
         with self.lock:
             self.accounts: dict[str, dict[str, Any]] = {}
             self.subscriptions: dict[str, dict[str, Any]] = {}
             self.orders: dict[str, dict[str, Any]] = {}
+            self.payment_methods: dict[str, dict[str, Any]] = {}
+            self.invoices: dict[str, dict[str, Any]] = {}
+            self.payments: dict[str, dict[str, Any]] = {}
+            self.catalog = Catalog()
             self.schema_violations: list[tuple[str, list[str]]] = []
             self.idempotency: dict[tuple[str, str], _Stored] = {}
             self._counters: dict[str, int] = {}
+            for product in SANDBOX_TENANT.products:
+                self.catalog.add_product(product)
+            for payment_method_id in SANDBOX_TENANT.orphan_payment_methods:
+                self._new_payment_method(payment_method_id)
 
     def expire_tokens(self) -> None:
         with self.lock:
@@ -156,9 +244,12 @@ class ZuoraSim(SimServer):
         account_number: str | None = None,
         bill_to_contact: dict[str, Any] | None = None,
         created_date: str | None = None,
+        with_payment_method: bool = True,
         **fields: Any,
     ) -> str:
-        """Create an account directly (no HTTP); returns its account number."""
+        """Create an account directly (no HTTP); returns its account number. Unless `with_payment_method` is
+        False the account gets a fresh credit card as default payment method, like an account a past checkout
+        created, so that orders against it can collect payment."""
         body: dict[str, Any] = {"name": name, "currency": currency, **fields}
         if crm_id is not None:
             body["crmId"] = crm_id
@@ -172,7 +263,90 @@ class ZuoraSim(SimServer):
                 raise ValueError(str(rejected)) from None
             if created_date is not None:
                 account["createdDate"] = account["updatedDate"] = created_date
+            if with_payment_method:
+                self._make_default(account, self._new_payment_method())
         return str(account["accountNumber"])
+
+    def seed_product(
+        self,
+        name: str,
+        sku: str | None = None,
+        rate_plans: Sequence[RatePlanSpec] = (),
+        *,
+        product_id: str | None = None,
+        description: str | None = None,
+    ) -> str:
+        """Add a product and its rate plans to the catalog (no HTTP); returns the product id (32-hex unless
+        `product_id`). Rate plans and charges are ``RatePlanSpec`` / ``ChargeSpec`` dicts (``sandbox.zuora_catalog``),
+        e.g. ``{"name": "Basic", "charges": [{"name": "Seats", "chargeModel": "PerUnit", "chargeType": "Recurring",
+        "uom": "Seat", "defaultQuantity": 1, "prices": {"USD": 10}}]}``. Raises ValueError on an invalid spec."""
+        spec: Any = {"name": name, "sku": sku, "description": description, "ratePlans": list(rate_plans)}
+        if product_id is not None:
+            spec["id"] = product_id
+        with self.lock:
+            return self.catalog.add_product(spec).id
+
+    def seed_rate_plan(
+        self,
+        product_name: str,
+        rate_plan_id: str | None = None,
+        *,
+        name: str,
+        charges: Sequence[ChargeSpec],
+        externally_managed_plan_id: str | None = None,
+        external_id_source_system: str | None = None,
+        description: str | None = None,
+    ) -> str:
+        """Add a rate plan to the product named (or identified by) `product_name`, creating the product if there is
+        none; returns the rate plan id. `externally_managed_plan_id` is what Zuora's connector for Salesforce CPQ
+        sets to the Product2 Id."""
+        spec: RatePlanSpec = {
+            "name": name,
+            "charges": list(charges),
+            "description": description,
+            "externallyManagedPlanId": externally_managed_plan_id,
+            "externalIdSourceSystem": external_id_source_system,
+        }
+        if rate_plan_id is not None:
+            spec["id"] = rate_plan_id
+        with self.lock:
+            product = self.catalog.product(product_name) or self.catalog.add_product(
+                {"name": product_name, "ratePlans": []}
+            )
+            return self.catalog.add_rate_plan(product, spec).id
+
+    def seed_payment_method(
+        self,
+        payment_method_id: str | None = None,
+        *,
+        account_number: str | None = None,
+        type: str = "CreditCard",
+        card_type: str = "Visa",
+        last4: str = "1111",
+        make_default: bool = True,
+    ) -> str:
+        """Add a payment method (no HTTP); returns its id (a fresh 32-hex id unless given). Without
+        `account_number` it is an orphan, like one the hosted payment page just created; with it, it belongs to
+        that account and, if `make_default`, becomes the account's default payment method."""
+        with self.lock:
+            if payment_method_id in self.payment_methods:
+                raise ValueError(f"payment method {payment_method_id} already exists")
+            account = None
+            if account_number is not None:
+                account = self.accounts.get(account_number)
+                if account is None:
+                    raise ValueError(f"no account {account_number}")
+            method = self._new_payment_method(payment_method_id, type=type, card_type=card_type, last4=last4)
+            if account is not None:
+                methods.associate(method, account)
+                if make_default:
+                    self._make_default(account, method)
+            return str(method["id"])
+
+    def new_orphan_payment_method(self) -> str:
+        """A fresh orphan credit card: what the hosted payment page creates for each shopper. Give each new
+        customer its own, since a payment method that belongs to one account is refused for another."""
+        return self.seed_payment_method()
 
     def find_account(self, key: str) -> dict[str, Any] | None:
         """The account whose number or id is `key`."""
@@ -180,6 +354,38 @@ class ZuoraSim(SimServer):
             if key in self.accounts:
                 return self.accounts[key]
             return next((a for a in self.accounts.values() if a["id"] == key), None)
+
+    def subscriptions_of(self, account_number: str) -> list[dict[str, Any]]:
+        """The subscriptions of an account, oldest first. Each has ``ratePlans: [{productRatePlanId,
+        chargeOverrides, charges: [{productRatePlanChargeId, name, chargeType, chargeModel, quantity}]}]``."""
+        with self.lock:
+            return [s for s in self.subscriptions.values() if s["accountNumber"] == account_number]
+
+    def quantities_of(self, subscription_number: str) -> dict[str, int | float | None]:
+        """Charge id → quantity over all rate plans of a subscription (None: the charge takes no quantity)."""
+        with self.lock:
+            subscription = self.subscriptions[subscription_number]
+            return {
+                charge["productRatePlanChargeId"]: charge["quantity"]
+                for plan in subscription["ratePlans"]
+                for charge in plan["charges"]
+            }
+
+    def invoices_of(self, account_number: str) -> list[dict[str, Any]]:
+        """Invoices of an account: ``{invoiceNumber, accountNumber, orderNumber, currency, amount, balance,
+        items: [{subscriptionNumber, productRatePlanChargeId, chargeName, quantity, amount}]}``."""
+        with self.lock:
+            return [i for i in self.invoices.values() if i["accountNumber"] == account_number]
+
+    def payments_of(self, account_number: str) -> list[dict[str, Any]]:
+        """Payments collected from an account: ``{paymentNumber, accountNumber, paymentMethodId, amount, currency,
+        invoiceNumber, orderNumber, status}``."""
+        with self.lock:
+            return [p for p in self.payments.values() if p["accountNumber"] == account_number]
+
+    def payment_methods_of(self, account_number: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [m for m in self.payment_methods.values() if m["accountNumber"] == account_number]
 
     def header_values(self, header: str, path: str | None = None) -> list[str | None]:
         """The value of `header` on each logged call (optionally only calls whose path matches `path`)."""
@@ -227,8 +433,14 @@ class ZuoraSim(SimServer):
             return self._idempotent(request, self._create_account) if method == "POST" else _not_allowed()
         if path.startswith(ACCOUNTS + "/") and path.count("/") == 3:
             return self._account_by_key(request, path.rsplit("/", 1)[1])
-        if path == OBJECT_QUERY_ACCOUNTS:
-            return self._query_accounts(request) if method == "GET" else _not_allowed()
+        if path.startswith(PAYMENT_METHODS + "/") and path.count("/") == 3:
+            return self._payment_method(path.rsplit("/", 1)[1]) if method == "GET" else _not_allowed()
+        if path.startswith(RATE_PLANS_BY_EXTERNAL_ID + "/") and path.count("/") == 4:
+            return self._rate_plans_by_external_id(path.rsplit("/", 1)[1]) if method == "GET" else _not_allowed()
+        if path in (OBJECT_QUERY_ACCOUNTS, OBJECT_QUERY_RATE_PLANS) or (
+            path.startswith(OBJECT_QUERY_RATE_PLANS + "/") and path.count("/") == 3
+        ):
+            return self._object_query(request) if method == "GET" else _not_allowed()
         return _no_route()
 
     def refuse(self, request: Request, fault: Fault) -> Response:
@@ -338,6 +550,11 @@ class ZuoraSim(SimServer):
         has_new, existing = "newAccount" in body, body.get("existingAccountNumber")
         if has_new == bool(existing):
             raise _RejectedError(20, "Specify exactly one of 'newAccount' and 'existingAccountNumber'.")
+        options: dict[str, Any] = body.get("processingOptions") or {}
+        if options.get("collectPayment") and not options.get("runBilling"):
+            raise _RejectedError(
+                20, "'processingOptions.collectPayment' can not be 'true' when 'runBilling' flag is 'false'."
+            )
         plans = [_create_subscription_actions(item) for item in body["subscriptions"]]
         order_number = body.get("orderNumber") or self._next("order", "O-{:08d}", self.orders)
         if order_number in self.orders:
@@ -347,15 +564,19 @@ class ZuoraSim(SimServer):
             if account is None:
                 raise _RejectedError(40, f"Cannot find entity by key: '{existing}'.")
         else:
-            account = self._new_account(body["newAccount"])
+            account = self._open_account(body["newAccount"], "newAccount", create_account=False)
         numbers = [self._new_subscription(account, order_number, item, action) for item, action in plans]
+        electronic = (options.get("electronicPaymentOptions") or {}).get("paymentMethodId")
+        if electronic:
+            field_name = "processingOptions.electronicPaymentOptions.paymentMethodId"
+            methods.associate(self._usable_payment_method(electronic, account, field_name), account)
         self.orders[order_number] = {
             "orderNumber": order_number,
             "accountNumber": account["accountNumber"],
             "orderDate": body["orderDate"],
             "status": "Completed",
             "subscriptionNumbers": numbers,
-            "processingOptions": body.get("processingOptions", {}),
+            "processingOptions": options,
             "createdDate": _now(),
             "request": body,
         }
@@ -364,22 +585,16 @@ class ZuoraSim(SimServer):
             "orderNumber": order_number,
             "accountNumber": account["accountNumber"],
         }
-        result.update(self._billing_outputs(body.get("processingOptions", {})))
+        if options.get("runBilling"):
+            result.update(self._bill(account, order_number, numbers, body["orderDate"], options, electronic))
         result.update({"status": "Completed", "subscriptionNumbers": numbers})
         return result
-
-    def _billing_outputs(self, options: dict[str, Any]) -> dict[str, Any]:
-        outputs: dict[str, Any] = {}
-        if options.get("runBilling"):
-            outputs["invoiceNumbers"] = [self._next("invoice", "INV{:08d}", {})]
-            if options.get("collectPayment"):
-                outputs["paymentNumber"] = self._next("payment", "P-{:08d}", {})
-        return outputs
 
     def _new_subscription(
         self, account: dict[str, Any], order_number: str, item: dict[str, Any], action: dict[str, Any]
     ) -> str:
         create = action["createSubscription"]
+        rate_plans = [self._subscribed_rate_plan(plan, account) for plan in create.get("subscribeToRatePlans", [])]
         number = create.get("subscriptionNumber") or item.get("subscriptionNumber")
         number = number or self._next("subscription", "A-S{:08d}", self.subscriptions)
         if number in self.subscriptions:
@@ -393,11 +608,74 @@ class ZuoraSim(SimServer):
             "status": "Active",
             "triggerDates": {t.get("name"): t.get("triggerDate") for t in action.get("triggerDates", [])},
             "terms": create.get("terms", {}),
-            "ratePlans": [_rate_plan(plan) for plan in create.get("subscribeToRatePlans", [])],
+            "ratePlans": rate_plans,
             "customFields": item.get("customFields", {}),
             "createdDate": _now(),
         }
         return str(number)
+
+    def _subscribed_rate_plan(self, item: dict[str, Any], account: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self.catalog.subscribe(item, account["currency"], account["accountNumber"])
+        except CatalogRefusalError as refusal:
+            raise _RejectedError(refusal.category, str(refusal)) from None
+
+    def _bill(
+        self,
+        account: dict[str, Any],
+        order_number: str,
+        subscription_numbers: list[str],
+        order_date: str,
+        options: dict[str, Any],
+        electronic_payment_method: str | None,
+    ) -> dict[str, Any]:
+        """The invoice of the order's subscriptions and, with collectPayment, the payment of it."""
+        currency = account["currency"]
+        items = [
+            item
+            for number in subscription_numbers
+            for item in self.catalog.invoice_items(self.subscriptions[number], currency)
+        ]
+        total = sum((Decimal(str(item["amount"])) for item in items), Decimal(0))
+        invoice_number = self._next("invoice", "INV{:08d}", self.invoices)
+        self.invoices[invoice_number] = {
+            "invoiceNumber": invoice_number,
+            "accountNumber": account["accountNumber"],
+            "orderNumber": order_number,
+            "invoiceDate": order_date,
+            "currency": currency,
+            "amount": money(total),
+            "balance": money(total),
+            "status": "Posted",
+            "items": items,
+        }
+        outputs: dict[str, Any] = {"invoiceNumbers": [invoice_number]}
+        if options.get("collectPayment") and total > 0:
+            method_id = electronic_payment_method or account.get("defaultPaymentMethodId")
+            if not method_id:
+                raise _RejectedError(30, methods.COLLECT_NEEDS_PAYMENT_METHOD)
+            outputs["paymentNumber"] = self._collect(account, invoice_number, str(method_id))
+        return outputs
+
+    def _collect(self, account: dict[str, Any], invoice_number: str, payment_method_id: str) -> str:
+        invoice = self.invoices[invoice_number]
+        number = self._next("payment", "P-{:08d}", self.payments)
+        self.payments[number] = {
+            "paymentNumber": number,
+            "accountNumber": account["accountNumber"],
+            "paymentMethodId": payment_method_id,
+            "amount": invoice["amount"],
+            "currency": invoice["currency"],
+            "invoiceNumber": invoice_number,
+            "orderNumber": invoice["orderNumber"],
+            "status": "Processed",
+            "createdDate": _now(),
+        }
+        invoice["balance"] = 0.0
+        method = self.payment_methods[payment_method_id]
+        method["totalNumberOfProcessedPayments"] += 1
+        method["lastTransaction"] = "Approved"
+        return number
 
     # --- accounts ------------------------------------------------------------------------------
     def _new_account(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -419,7 +697,7 @@ class ZuoraSim(SimServer):
                 "crmId": body.get("crmId"),
                 "billToContact": {"id": uuid.uuid4().hex, **bill_to},
                 "soldToContact": {"id": uuid.uuid4().hex, **sold_to},
-                "paymentMethodId": body.get("hpmCreditCardPaymentMethodId"),
+                "defaultPaymentMethodId": None,
                 "createdDate": now,
                 "updatedDate": now,
             }
@@ -427,13 +705,30 @@ class ZuoraSim(SimServer):
         self.accounts[number] = account
         return account
 
+    def _open_account(self, body: dict[str, Any], where: str, *, create_account: bool) -> dict[str, Any]:
+        """A new account (Create Order's newAccount, Create Account's body) whose default payment method is the one
+        its body names or describes (``sandbox.zuora_payment_methods.new_account_problem`` has the rules)."""
+        problem = methods.new_account_problem(body, where, create_account=create_account)
+        if problem:
+            raise _RejectedError(20, problem)
+        hpm = body.get("hpmCreditCardPaymentMethodId")
+        field_name = f"{where}.hpmCreditCardPaymentMethodId" if where else "hpmCreditCardPaymentMethodId"
+        orphan = self._usable_payment_method(hpm, None, field_name) if hpm else None
+        account = self._new_account(body)
+        described = methods.described(body)
+        if orphan is None and described is not None:
+            orphan = self._new_payment_method(**described)
+        if orphan is not None:
+            self._make_default(account, orphan)
+        return account
+
     def _create_account(self, request: Request) -> Response:
         try:
             body = self._validated_body(request, "POST", ACCOUNTS, RESOURCE_ACCOUNT)
             if "subscription" in body:
                 raise _RejectedError(45, "The sandbox does not create subscriptions through Create Account.")
-            with self.lock:
-                account = self._new_account(body)
+            with self.lock, self._all_or_nothing():
+                account = self._open_account(body, "", create_account=True)
         except _RejectedError as rejected:
             return json_response(rejected.body)
         result = {
@@ -443,8 +738,8 @@ class ZuoraSim(SimServer):
             "billToContactId": account["billToContact"]["id"],
             "soldToContactId": account["soldToContact"]["id"],
         }
-        if account["paymentMethodId"]:
-            result["paymentMethodId"] = account["paymentMethodId"]
+        if account["defaultPaymentMethodId"]:
+            result["paymentMethodId"] = account["defaultPaymentMethodId"]
         return json_response(result)
 
     def _account_by_key(self, request: Request, key: str) -> Response:
@@ -464,29 +759,111 @@ class ZuoraSim(SimServer):
             _update_account(account, body)
         return json_response({"success": True})
 
-    # --- Object Query ----------------------------------------------------------------------------
-    def _query_accounts(self, request: Request) -> Response:
-        try:
-            predicates = [_parse_filter(text) for text in request.args.getlist("filter[]")]
-            page_size = _page_size(request.args.get("pageSize"))
-            start = int(request.args.get("cursor") or 0)
-        except ValueError as exc:
-            return json_response(zuora_failure(20, str(exc)), 400)
+    # --- payment methods -------------------------------------------------------------------------
+    def _new_payment_method(
+        self,
+        payment_method_id: str | None = None,
+        *,
+        type: str = "CreditCard",
+        card_type: str = "Visa",
+        last4: str = "1111",
+    ) -> dict[str, Any]:
+        method = methods.new_payment_method(
+            payment_method_id or uuid.uuid4().hex, type=type, card_type=card_type, last4=last4
+        )
+        self.payment_methods[method["id"]] = method
+        return method
+
+    def _usable_payment_method(
+        self, payment_method_id: str, account: dict[str, Any] | None, field_name: str
+    ) -> dict[str, Any]:
+        """The payment method `field_name` names, if it is an orphan or already `account`'s."""
+        method = self.payment_methods.get(payment_method_id)
+        if method is None:
+            raise _RejectedError(40, f"Cannot find payment method '{payment_method_id}' given in '{field_name}'.")
+        if methods.owned_by_another(method, account):
+            raise _RejectedError(
+                30, f"The payment method {payment_method_id} given in '{field_name}' belongs to another account."
+            )
+        return method
+
+    def _make_default(self, account: dict[str, Any], method: dict[str, Any]) -> None:
+        methods.associate(method, account)
+        account["defaultPaymentMethodId"] = method["id"]
+
+    def _payment_method(self, payment_method_id: str) -> Response:
         with self.lock:
-            rows = [_query_row(a) for a in self.accounts.values() if all(p(a) for p in predicates)]
-        body: dict[str, Any] = {"data": rows[start : start + page_size]}
-        if start + page_size < len(rows):
-            body["nextPage"] = str(start + page_size)
-        return json_response(body)
+            method = self.payment_methods.get(payment_method_id)
+            if method is None:
+                return json_response(zuora_failure(40, f"Cannot find entity by key: '{payment_method_id}'."))
+            owner = self.accounts.get(method["accountNumber"] or "")
+            return json_response(methods.detail(method, owner))
+
+    # --- product catalog -------------------------------------------------------------------------
+    def _rate_plans_by_external_id(self, external_id: str) -> Response:
+        """ "List product rate plans by external ID" (an id nobody carries: an empty list)."""
+        with self.lock:
+            plans = [self.catalog.external_id_row(p) for p in self.catalog.rate_plans_by_external_id(external_id)]
+        return json_response({"success": True, "productRatePlans": plans})
+
+    # --- Object Query ----------------------------------------------------------------------------
+    def _object_query(self, request: Request) -> Response:
+        try:
+            if request.path == OBJECT_QUERY_ACCOUNTS:
+                query = parse_list_query(request.args, _ACCOUNT_FILTERS)
+                with self.lock:
+                    rows = [_query_row(a) for a in self.accounts.values()]
+                return json_response(query.page([row for row in rows if query.matches(row)]))
+            if request.path == OBJECT_QUERY_RATE_PLANS:
+                query = parse_list_query(
+                    request.args, _RATE_PLAN_FILTERS, _RATE_PLAN_EXPANSIONS, _RATE_PLAN_NOT_FILTERABLE
+                )
+                with self.lock:
+                    rows = [self.catalog.rate_plan_row(p, query.expand) for p in self.catalog.rate_plans.values()]
+                return json_response(query.page([row for row in rows if query.matches(row)]))
+            return self._rate_plan_by_key(request, request.path.rsplit("/", 1)[1])
+        except QueryError as exc:
+            return json_response(zuora_failure(20, str(exc)), 400)
+
+    def _rate_plan_by_key(self, request: Request, key: str) -> Response:
+        """Object Query "Retrieve a product rate plan". Zuora documents only 200/400/401/403 for it (SDK
+        2025-08-12); an unknown key answers 404, the status of a missing resource, with the v1 error body and
+        category 40 ("Not found", guide "Error codes"), the body the other simulated errors have."""
+        expand = parse_expand(request.args.getlist("expand[]"), _RATE_PLAN_EXPANSIONS)
+        with self.lock:
+            plan = self.catalog.rate_plan(key)
+            row = None if plan is None else self.catalog.rate_plan_row(plan, expand)
+        if row is None:
+            return json_response(zuora_failure(40, f"Cannot find entity by key: '{key}'."), 404)
+        return json_response(shape(row, include_nulls(request.args)))
 
     # --- helpers -------------------------------------------------------------------------------
     @contextmanager
     def _all_or_nothing(self) -> Iterator[None]:
-        saved = (dict(self.accounts), dict(self.subscriptions), dict(self.orders), dict(self._counters))
+        def copies(records: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+            return {key: dict(value) for key, value in records.items()}
+
+        saved = (
+            copies(self.accounts),
+            dict(self.subscriptions),
+            dict(self.orders),
+            copies(self.payment_methods),
+            copies(self.invoices),
+            dict(self.payments),
+            dict(self._counters),
+        )
         try:
             yield
         except _RejectedError:
-            self.accounts, self.subscriptions, self.orders, self._counters = saved
+            (
+                self.accounts,
+                self.subscriptions,
+                self.orders,
+                self.payment_methods,
+                self.invoices,
+                self.payments,
+                self._counters,
+            ) = saved
             raise
 
     def _next(self, kind: str, pattern: str, taken: dict[str, Any]) -> str:
@@ -502,21 +879,6 @@ def _create_subscription_actions(item: dict[str, Any]) -> tuple[dict[str, Any], 
     if len(actions) != 1 or actions[0].get("type") != "CreateSubscription" or "createSubscription" not in actions[0]:
         raise _RejectedError(45, "The sandbox supports exactly one CreateSubscription order action per subscription.")
     return item, actions[0]
-
-
-def _rate_plan(plan: dict[str, Any]) -> dict[str, Any]:
-    overrides = plan.get("chargeOverrides", [])
-    quantities = [
-        pricing["quantity"]
-        for override in overrides
-        for pricing in override.get("pricing", {}).values()
-        if isinstance(pricing, dict) and "quantity" in pricing
-    ]
-    return {
-        "productRatePlanId": plan["productRatePlanId"],
-        "quantity": quantities[0] if quantities else None,
-        "chargeOverrides": overrides,
-    }
 
 
 def _update_account(account: dict[str, Any], body: dict[str, Any]) -> None:
@@ -542,6 +904,9 @@ def _account_detail(account: dict[str, Any]) -> dict[str, Any]:
         "billingAndPayment": {
             "billCycleDay": account["billCycleDay"],
             "currency": account["currency"],
+            "autoPay": account["autoPay"],
+            # in the 2025-08-12 model (AccountBillingAndPayment), not in the 2021 document
+            "defaultPaymentMethodId": account.get("defaultPaymentMethodId"),
             "paymentTerm": account.get("paymentTerm", "Due Upon Receipt"),
             "invoiceDeliveryPrefsEmail": account.get("invoiceDeliveryPrefsEmail", False),
             "invoiceDeliveryPrefsPrint": account.get("invoiceDeliveryPrefsPrint", False),
@@ -567,38 +932,10 @@ def _query_row(account: dict[str, Any]) -> dict[str, Any]:
         "balance": 0.0,
         "billToId": account["billToContact"]["id"],
         "soldToId": account["soldToContact"]["id"],
-        "defaultPaymentMethodId": account.get("paymentMethodId"),
+        "defaultPaymentMethodId": account.get("defaultPaymentMethodId"),
         "createdDate": account["createdDate"],
         "updatedDate": account["updatedDate"],
     }
-
-
-def _parse_filter(text: str) -> Callable[[dict[str, Any]], bool]:
-    match = _FILTER.match(text)
-    if not match:
-        raise ValueError(f"Invalid filter[] clause '{text}': expected <field>.<EQ|NE|IN|SW>:<value>.")
-    name = _FILTER_FIELDS.get(match["field"].lower())
-    if name is None:
-        raise ValueError(
-            f"Field '{match['field']}' cannot be used in filter[] (sandbox supports {sorted(_FILTER_FIELDS)})."
-        )
-    op, value = match["op"], match["value"]
-    options = [v.strip() for v in value.strip("[]").split(",")] if op == "IN" else []
-    tests: dict[str, Callable[[Any], bool]] = {
-        "EQ": lambda actual: actual == value,
-        "NE": lambda actual: actual != value,
-        "IN": lambda actual: actual in options,
-        "SW": lambda actual: isinstance(actual, str) and actual.startswith(value),
-    }
-    test = tests[op]
-    return lambda account: test(account.get(name))
-
-
-def _page_size(text: str | None) -> int:
-    size = int(text) if text else 10
-    if not 1 <= size <= 99:
-        raise ValueError("pageSize must be between 1 and 99.")
-    return size
 
 
 def _now() -> str:
