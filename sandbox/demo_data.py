@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .stack import Sandbox
+from .zuora_catalog import CHECKOUT_PAYMENT_METHOD_ID, PRO_RATE_PLAN_ID
 
 
 def checkout_body(
@@ -38,17 +39,11 @@ def checkout_body(
         },
         "order": {
             "currency": currency,
-            "paymentMethodId": "8ad0950c8c4b7d1d018c5e4f1c7a0aa1",
+            "paymentMethodId": CHECKOUT_PAYMENT_METHOD_ID,
             "autoPay": True,
             "subscriptions": [
                 {
-                    "ratePlans": [
-                        {
-                            "productRatePlanId": "8ad09be48db5aba7018db604776d4854",
-                            "quantity": 3,
-                            "productRatePlanChargeId": "8ad09be48db5aba7018db60477a54856",
-                        }
-                    ],
+                    "ratePlans": [{"productRatePlanId": PRO_RATE_PLAN_ID, "quantity": 3}],
                     "term": {
                         "type": "TERMED",
                         "initialTerm": 12,
@@ -84,15 +79,20 @@ def seed_demo_data(sandbox: Sandbox) -> None:
         "Contact",
         {"AccountId": umbrella, "FirstName": "Alice", "LastName": "Abernathy", "Email": "alice@umbrella-corp.com"},
     )
-    sandbox.zuora.seed_account(name="Umbrella Corporation", currency="USD", crm_id=umbrella)
+    # Umbrella pays on this billing account, with a card on file: only a checkout that names it may order on it.
+    sandbox.zuora.seed_account(
+        name="Umbrella Corporation", currency="USD", crm_id=umbrella, account_number=UMBRELLA_BILLING_ACCOUNT
+    )
 
+
+UMBRELLA_BILLING_ACCOUNT = "A00000900"
 
 EXPECTED_MATCHES = {
     "checkout-new-customer": "created",
     "checkout-existing-contact": "contact_email",
     "checkout-company-domain": "account_domain",
     "checkout-free-mail": "created",
-    "checkout-returning-zuora-customer": "contact_email",
+    "checkout-named-billing-account": "contact_email",
 }
 
 

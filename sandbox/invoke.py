@@ -106,7 +106,7 @@ def checkout_event(
     if idempotency_key is not None:
         headers["Idempotency-Key"] = idempotency_key
     if signing_secret is not None:
-        headers["X-Signature"] = sign(signing_secret, raw, timestamp)
+        headers["X-Signature"] = sign(signing_secret, idempotency_key or "", raw, timestamp)
     return api_event("POST", "/orders", raw, headers)
 
 
@@ -117,7 +117,7 @@ def load_event(path: Path, signing_secret: str | None = None, sfdc_domain: str |
     event["requestContext"]["requestId"] = str(uuid.uuid4())
     headers = event.get("headers") or {}
     if signing_secret and "X-Signature" in headers:
-        headers["X-Signature"] = sign(signing_secret, event.get("body") or "")
+        headers["X-Signature"] = sign(signing_secret, headers.get("Idempotency-Key", ""), event.get("body") or "")
         event["multiValueHeaders"]["X-Signature"] = [headers["X-Signature"]]
     query = event.get("queryStringParameters") or {}
     if sfdc_domain and "sfdc" in query:

@@ -29,7 +29,8 @@ Two Lambda functions behind one API Gateway REST API (`template.yaml`):
 * **Checkout API** (`POST /orders`), called server-to-server by the merchant's checkout backend right before it \
 confirms an order: finds or creates the customer's Salesforce Account, then creates the Zuora order with that \
 Account Id as the Zuora account's `crmId`. Send `Idempotency-Key` and \
-`X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(signingSecret, "<t>.<raw body>")>` (see the README).
+`X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(signing secret, "<t>.<Idempotency-Key>.<raw body>")>` \
+(see the README).
 * **Send to Zuora button** (`/sfdccpq`), opened by people from a Salesforce Account or Order page: HTML pages, \
 Salesforce sign-in (OAuth 2.0 with PKCE), a preview, and a CSRF-protected form post that pushes the record.
 

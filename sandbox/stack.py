@@ -63,6 +63,7 @@ class SandboxOptions:
     latency: float = 0.0
     read_timeout: float = 5.0
     zuora_version: str = "2025-08-12"
+    previous_signing_secrets: list[str] = field(default_factory=list)
 
 
 class Sandbox:
@@ -131,6 +132,7 @@ class Sandbox:
             "apiVersion": "62.0",
             "orgId": self.salesforce.org_id,
             "allowedDomains": [f"127.0.0.1:{self.salesforce.port}"],
+            "emailInternationalization": self.options.email_internationalization,
         }
         if self.options.auth_flow == "jwt_bearer":
             salesforce |= {"username": JWT_USERNAME, "privateKey": self.jwt_private_key}
@@ -144,7 +146,7 @@ class Sandbox:
                 "clientSecret": ZUORA_CLIENT[1],
                 "zuoraVersion": self.options.zuora_version,
             },
-            "checkout": {"signingSecret": SIGNING_SECRET},
+            "checkout": {"signingSecrets": [SIGNING_SECRET, *self.options.previous_signing_secrets]},
             "sendToZuora": {"sessionKey": "sandbox-session-key-0123456789abcdef"},
             "matching": {"rules": self.options.rules, "domainField": self.options.domain_field},
             "accountDefaults": {"Type": "Customer", "AccountSource": "Web"},
@@ -185,6 +187,7 @@ class Sandbox:
         """Change the options and rewrite the secret (a handler loaded afterwards sees the new configuration)."""
         for name, value in changes.items():
             setattr(self.options, name, value)
+        self.salesforce.email_internationalization = self.options.email_internationalization  # an org setting
         with self.aws_environment():
             boto3.client("secretsmanager").put_secret_value(
                 SecretId=SECRET_NAME, SecretString=json.dumps(self.secret_document())

@@ -267,8 +267,10 @@ class Meter:
 # --- scenarios -----------------------------------------------------------------------------------------
 
 
-def checkout_body(email: str, company: str | None) -> dict[str, Any]:
-    return demo_checkout_body(email, company=company, first="Bench", last="Buyer")
+def checkout_body(email: str, company: str | None, sandbox: Any, **order: Any) -> dict[str, Any]:
+    """A checkout paid with a fresh card from the hosted payment page (a card pays one billing account only)."""
+    card = sandbox.zuora.new_orphan_payment_method()
+    return demo_checkout_body(email, company=company, first="Bench", last="Buyer", paymentMethodId=card, **order)
 
 
 EventMaker = Callable[[], dict[str, Any]]
@@ -295,7 +297,7 @@ def _signed(body: dict[str, Any], key: str | None = None) -> EventMaker:
 
 def _new_customers(sandbox: Any, count: int) -> list[EventMaker]:
     tag = uuid.uuid4().hex[:8]
-    return [_signed(checkout_body(f"buyer@new-{tag}-{i}.com", f"Newco {tag} {i}")) for i in range(count)]
+    return [_signed(checkout_body(f"buyer@new-{tag}-{i}.com", f"Newco {tag} {i}", sandbox)) for i in range(count)]
 
 
 def _contact_matches(sandbox: Any, count: int) -> list[EventMaker]:
@@ -304,7 +306,7 @@ def _contact_matches(sandbox: Any, count: int) -> list[EventMaker]:
         email = f"known.buyer@contact-{tag}-{i}.com"
         account = sf.insert("Account", {"Name": f"Contact Co {tag} {i}"})
         sf.insert("Contact", {"AccountId": account, "FirstName": "Known", "LastName": "Buyer", "Email": email})
-        makers.append(_signed(checkout_body(email.upper(), f"Contact Co {tag} {i}")))
+        makers.append(_signed(checkout_body(email.upper(), f"Contact Co {tag} {i}", sandbox)))
     return makers
 
 
@@ -312,7 +314,7 @@ def _domain_matches(sandbox: Any, count: int) -> list[EventMaker]:
     sf, tag, makers = sandbox.salesforce, uuid.uuid4().hex[:8], []
     for i in range(count):
         sf.insert("Account", {"Name": f"Domain Co {tag} {i}", "Website": f"https://www.domain-{tag}-{i}.com/about"})
-        makers.append(_signed(checkout_body(f"someone.new@mail.domain-{tag}-{i}.com", f"Domain Co {tag} {i}")))
+        makers.append(_signed(checkout_body(f"someone.new@mail.domain-{tag}-{i}.com", f"Domain Co {tag} {i}", sandbox)))
     return makers
 
 
@@ -322,15 +324,15 @@ def _returning(sandbox: Any, count: int) -> list[EventMaker]:
         email = f"returning@zuora-{tag}-{i}.com"
         account = sf.insert("Account", {"Name": f"Returning Co {tag} {i}"})
         sf.insert("Contact", {"AccountId": account, "FirstName": "Re", "LastName": "Turning", "Email": email})
-        sandbox.zuora.seed_account(name=f"Returning Co {tag} {i}", currency="USD", crm_id=account)
-        makers.append(_signed(checkout_body(email, f"Returning Co {tag} {i}")))
+        number = sandbox.zuora.seed_account(name=f"Returning Co {tag} {i}", currency="USD", crm_id=account)
+        makers.append(_signed(checkout_body(email, f"Returning Co {tag} {i}", sandbox, zuoraAccountNumber=number)))
     return makers
 
 
 def _replays(sandbox: Any, count: int) -> list[EventMaker]:
     """The first event completes a checkout (a warm-up); every later one repeats its key and body."""
     key = f"bench-replay-{uuid.uuid4()}"
-    body = checkout_body(f"replay@replay-{key[-8:]}.com", "Replay Co")
+    body = checkout_body(f"replay@replay-{key[-8:]}.com", "Replay Co", sandbox)
     return [_signed(body, key) for _ in range(count)]
 
 
@@ -442,7 +444,9 @@ SCENARIOS = [
     Scenario("new-customer", "New customer (Account + Contact created)", "checkout", _new_customers),
     Scenario("contact-email", "Contact email match", "checkout", _contact_matches),
     Scenario("domain", "Company domain match", "checkout", _domain_matches),
-    Scenario("returning", "Returning Zuora customer (contact match, existing Zuora account)", "checkout", _returning),
+    Scenario(
+        "returning", "Returning customer naming their billing account (contact match, linked)", "checkout", _returning
+    ),
     Scenario("replay", "Idempotent replay (same key and body)", "checkout", _replays, replayed=True),
     Scenario(
         "account-push", "Send to Zuora: Account push", "send_to_zuora", _account_pushes, 200, False, 'outcome="sent"'

@@ -25,7 +25,7 @@ CHECKOUT_EVENTS = [
     "checkout-existing-contact",
     "checkout-company-domain",
     "checkout-free-mail",
-    "checkout-returning-zuora-customer",
+    "checkout-named-billing-account",
 ]
 
 

@@ -5,25 +5,53 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sandbox.demo_data import checkout_body
+from sandbox.demo_data import UMBRELLA_BILLING_ACCOUNT, checkout_body
 from sandbox.invoke import api_event
+from sandbox.zuora_catalog import CHECKOUT_PAYMENT_METHOD_ID, SPARE_PAYMENT_METHODS
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 
 
+# name: (email, first name, last name, company, the card from the hosted payment page, the order's extra fields)
 SCENARIOS = {
-    "checkout-new-customer": ("Jane.Doe@Acme-Rockets.com", "Jane", "Doe", "Acme Rockets Inc"),
-    "checkout-existing-contact": ("MARIA.GARCIA@globex.com", "Maria", "Garcia", "Globex"),
-    "checkout-company-domain": ("peter@mail.initech.co.uk", "Peter", "Gibbons", "Initech"),
-    "checkout-free-mail": ("sam.smith@gmail.com", "Sam", "Smith", None),
-    "checkout-returning-zuora-customer": ("alice@umbrella-corp.com", "Alice", "Abernathy", "Umbrella"),
+    "checkout-new-customer": (
+        "Jane.Doe@Acme-Rockets.com",
+        "Jane",
+        "Doe",
+        "Acme Rockets Inc",
+        CHECKOUT_PAYMENT_METHOD_ID,
+        {},
+    ),
+    "checkout-existing-contact": ("MARIA.GARCIA@globex.com", "Maria", "Garcia", "Globex", SPARE_PAYMENT_METHODS[0], {}),
+    "checkout-company-domain": (
+        "peter@mail.initech.co.uk",
+        "Peter",
+        "Gibbons",
+        "Initech",
+        SPARE_PAYMENT_METHODS[1],
+        {},
+    ),
+    "checkout-free-mail": ("sam.smith@gmail.com", "Sam", "Smith", None, SPARE_PAYMENT_METHODS[2], {}),
+    "checkout-named-billing-account": (
+        "alice@umbrella-corp.com",
+        "Alice",
+        "Abernathy",
+        "Umbrella",
+        SPARE_PAYMENT_METHODS[3],
+        {"zuoraAccountNumber": UMBRELLA_BILLING_ACCOUNT},
+    ),
 }
 
 
 def main() -> None:
     EVENTS.mkdir(exist_ok=True)
-    for name, (email, first, last, company) in SCENARIOS.items():
-        raw = json.dumps(checkout_body(email, company=company, first=first, last=last, billCycleDay=0))
+    for stale in EVENTS.glob("checkout-*.json"):
+        stale.unlink()
+    for name, (email, first, last, company, card, order) in SCENARIOS.items():
+        body = checkout_body(
+            email, company=company, first=first, last=last, billCycleDay=0, paymentMethodId=card, **order
+        )
+        raw = json.dumps(body)
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": f"{name}-0001",

@@ -100,6 +100,9 @@ class LogAudit(logging.Handler):
             for name, value in section.items() if isinstance(section, dict) else ():
                 if name in ("clientSecret", "signingSecret", "sessionKey") and isinstance(value, str):
                     self.forbid(f"secret {name}", value)
+                if name == "signingSecrets":  # the current secret and, during a rotation, the previous one
+                    for secret in value:
+                        self.forbid("secret signingSecret", secret)
         pem_body = [line for line in sandbox.jwt_private_key.splitlines() if line and not line.startswith("-----")]
         self.forbid("secret privateKey", pem_body[0])
         self.forbid("a sandbox user's password", PASSWORD)

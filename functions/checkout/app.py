@@ -4,7 +4,7 @@ import warnings
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -13,6 +13,7 @@ from sfzsync.api import (
     NO_STORE,
     NO_STORE_HEADER,
     RETRY_AFTER_HEADER,
+    CheckoutResolver,
     documented_error,
     read_json_body,
     register_error_handlers,
@@ -25,8 +26,8 @@ warnings.filterwarnings("ignore", "No application metrics to publish")
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=read_json_body)
 service = CheckoutService.from_environment()
+app = CheckoutResolver(service.input_rules, enable_validation=True, json_body_deserializer=read_json_body)
 register_error_handlers(app, authenticate=service.verify_signature)
 
 IdempotencyKey = Annotated[
@@ -37,7 +38,13 @@ IdempotencyKey = Annotated[
         description="The checkout's own unique id (1-255 printable ASCII).",
     ),
 ]
-Signature = Annotated[str | None, Header(alias="x-signature", description="t=<unix seconds>,v1=<hex HMAC-SHA256>")]
+Signature = Annotated[
+    str | None,
+    Header(
+        alias="x-signature",
+        description='t=<unix seconds>,v1=<hex HMAC-SHA256(signing secret, "<t>.<Idempotency-Key>.<raw body>")>',
+    ),
+]
 
 
 @app.post(
@@ -54,20 +61,24 @@ Signature = Annotated[str | None, Header(alias="x-signature", description="t=<un
             },
             "content": {content_types.APPLICATION_JSON: {"model": CheckoutResult}},
         },
-        400: documented_error("Missing Idempotency-Key, an unusable email, or a body that is not UTF-8"),
+        400: documented_error("Missing or malformed Idempotency-Key, or a body that is not UTF-8"),
         401: documented_error("Missing, stale or wrong X-Signature"),
         409: documented_error(
-            "The key is still in progress, or another checkout holds this customer's lock", RETRY_AFTER_HEADER
+            "The key is still in progress, or another checkout holds this customer's lock (both with Retry-After); "
+            "or `account_conflict`: the named zuoraAccountNumber is linked to another Salesforce Account",
+            RETRY_AFTER_HEADER,
         ),
         413: documented_error("The body is over 256 KiB"),
         415: documented_error("The Content-Type is not application/json"),
-        422: documented_error("The body breaks the schema (every bad field named), or the key came with another body"),
+        422: documented_error(
+            "The body cannot be used (every bad field named: schema, lengths, the catalog, the named billing account), "
+            "or the key came with another body"
+        ),
         500: documented_error("Misconfigured or unexpected; nothing was stored, so retrying is safe"),
         502: documented_error("Salesforce or Zuora failed (`stage` says where)", RETRY_AFTER_HEADER),
         504: documented_error("Salesforce or Zuora timed out (`stage` says where)"),
     },
 )
-@tracer.capture_method(capture_response=False)
 def create_order(
     order: CheckoutRequest, idempotency_key: IdempotencyKey, x_signature: Signature = None
 ) -> Response[CheckoutResult]:

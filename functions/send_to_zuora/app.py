@@ -79,7 +79,6 @@ def _scope() -> Any:
         **FAILED,
     },
 )
-@tracer.capture_method(capture_response=False)
 def open_button(sfdc: Param = None, accountId: Param = None, orderId: Param = None) -> Response[str]:
     with _scope():
         return _respond(
@@ -97,7 +96,6 @@ def open_button(sfdc: Param = None, accountId: Param = None, orderId: Param = No
         **FAILED,
     },
 )
-@tracer.capture_method(capture_response=False)
 def oauth_callback(code: Param = None, state: Param = None, error: Param = None) -> Response[str]:
     with _scope():
         return _respond(service.callback({"code": code or "", "state": state or "", "error": error or ""}, _request()))
@@ -115,7 +113,6 @@ def oauth_callback(code: Param = None, state: Param = None, error: Param = None)
         **FAILED,
     },
 )
-@tracer.capture_method(capture_response=False)
 def push(
     sfdc: FormField = None,
     accountId: FormField = None,

@@ -63,7 +63,7 @@ def test_signed_checkout_through_the_gateway_returns_201(
         headers={
             "Content-Type": "application/json",
             "Idempotency-Key": "gateway-0001",
-            "X-Signature": sign(SIGNING_SECRET, raw),
+            "X-Signature": sign(SIGNING_SECRET, "gateway-0001", raw),
         },
         timeout=30,
     )

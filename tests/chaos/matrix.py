@@ -18,6 +18,8 @@ from sandbox.zuora import zuora_failure
 TIMEOUT_DELAY = 1.0  # what a "timeout" fault sleeps; the handlers under test read with a 0.5 s timeout
 COMPOSITE = r"^/services/data/v[0-9.]+/composite$"
 QUERY = r"^/object-query/accounts$"
+CATALOG = r"^/object-query/product-rate-plans/[^/]+$"
+ACCOUNT = r"^/v1/accounts/[^/]+$"
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,8 @@ class Call:
     method: str | None = None
     match: str | None = None  # regex on the request body
     stage: str | None = None  # the checkout error's `stage` when this call fails
-    returning: bool = False  # the customer exists already (the only way to reach this call)
+    named_account: bool = False  # the checkout names an unlinked billing account (the only way to reach this call)
+    cold_catalog: bool = False  # reached only when the container has not read the rate plan yet
     zuora_account: bool = False  # the Salesforce Account already has a Zuora account (push: update it)
     after_refusal: bool = False  # reached only after Zuora refused the order (stored under its key)
 
@@ -49,8 +52,11 @@ CHECKOUT_CALLS = [
     Call("checkout", "token", "salesforce", "token", r"^/services/oauth2/token$", "POST", stage="salesforce_lookup"),
     Call("checkout", "lookup", "salesforce", "read", COMPOSITE, "POST", r'"allOrNone": false', "salesforce_lookup"),
     Call("checkout", "create", "salesforce", "write", COMPOSITE, "POST", r'"allOrNone": true', "salesforce_create"),
-    Call("checkout", "token", "zuora", "token", r"^/oauth/token$", "POST", stage="zuora_order"),
-    Call("checkout", "lookup", "zuora", "read", QUERY, "GET", stage="zuora_lookup", returning=True),
+    Call("checkout", "token", "zuora", "token", r"^/oauth/token$", "POST", stage="zuora_lookup"),
+    Call("checkout", "catalog", "zuora", "read", CATALOG, "GET", stage="zuora_lookup", cold_catalog=True),
+    Call("checkout", "payment-method", "zuora", "read", r"^/v1/payment-methods/[^/]+$", "GET", stage="zuora_lookup"),
+    Call("checkout", "account", "zuora", "read", ACCOUNT, "GET", stage="zuora_lookup", named_account=True),
+    Call("checkout", "account-link", "zuora", "write", ACCOUNT, "PUT", stage="zuora_order", named_account=True),
     Call("checkout", "order", "zuora", "write", r"^/v1/orders$", "POST", stage="zuora_order"),
     Call("checkout", "idempotency-put", "dynamodb", "write", _ddb("PutItem"), "POST", "INPROGRESS"),
     Call("checkout", "checkpoint-get", "dynamodb", "read", _ddb("GetItem"), "POST", "checkout#[0-9a-f]{64}"),

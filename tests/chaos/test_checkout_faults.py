@@ -20,23 +20,25 @@ from tests.conftest import body_of, header_of
 
 NEW_CUSTOMER = "jane.doe@acme-chaos.com"
 RETURNING_CUSTOMER = "alice@umbrella-corp.com"
+UNLINKED_BILLING_ACCOUNT = "A00000700"
 MAX_ATTEMPTS = 15
 MAX_SECONDS = 20.0
 
 
 def _checkout(chaos: Chaos, key: str, email: str) -> dict[str, Any]:
-    event = checkout_event(checkout_body(email), key, SIGNING_SECRET)
+    order = {"zuoraAccountNumber": UNLINKED_BILLING_ACCOUNT} if email == RETURNING_CUSTOMER else {}
+    event = checkout_event(checkout_body(email, **order), key, SIGNING_SECRET)
     return invoke(chaos.checkout, event, timeout_seconds=LAMBDA_TIMEOUT_SECONDS)
 
 
 def _given_customer(chaos: Chaos, call: Call) -> str:
-    """A new customer, or (for the Zuora account lookup, which only returning customers reach) a known one."""
-    if not call.returning:
+    """A new customer, or (for the calls on a named billing account) a known one whose billing account is unlinked."""
+    if not call.named_account:
         return NEW_CUSTOMER
     sf = chaos.sandbox.salesforce
     account = sf.insert("Account", {"Name": "Umbrella Corporation", "Website": "umbrella-corp.com"})
     sf.insert("Contact", {"AccountId": account, "LastName": "Abernathy", "Email": RETURNING_CUSTOMER})
-    chaos.sandbox.zuora.seed_account(name="Umbrella Corporation", currency="USD", crm_id=account)
+    chaos.sandbox.zuora.seed_account(name="Umbrella (web)", currency="USD", account_number=UNLINKED_BILLING_ACCOUNT)
     return RETURNING_CUSTOMER
 
 
@@ -44,6 +46,8 @@ def _reach(chaos: Chaos, call: Call) -> None:
     """Make the flow call `call`: tokens must be renewed, or Zuora must first refuse the order."""
     if call.role == "token":
         chaos.server(call.system).expire_tokens()
+    if call.cold_catalog:
+        chaos.checkout.service.services.catalog.clear()
     if call.after_refusal:
         refusal = zuora_failure(50, "lock contention")
         chaos.sandbox.zuora.add_fault(Fault(path=r"^/v1/orders$", action="refuse", status=200, body=refusal))
@@ -146,7 +150,8 @@ REJECTED: dict[str, tuple[dict[str, dict[str, Any]], dict[str, Any], int]] = {
     "wrong signature": ({}, {"secret": "not-the-signing-secret-0123456789"}, 401),
     "stale signature": ({}, {"timestamp": int(time.time()) - 301}, 401),
     "schema error": ({"order": {"currency": "usd"}}, {}, 422),
-    "unusable email": ({"customer": {"email": "jane@localhost"}}, {}, 400),
+    "unusable email": ({"customer": {"email": "jane@localhost"}}, {}, 422),
+    "unknown rate plan": ({"order": {"subscriptions": [{"ratePlans": [{"productRatePlanId": "8ad0dead"}]}]}}, {}, 422),
 }
 
 
@@ -167,8 +172,10 @@ def test_a_rejected_checkout_creates_nothing_and_leaves_its_key_free(chaos: Chao
     untouched = (list(chaos.sandbox.salesforce.calls), list(chaos.sandbox.zuora.calls))
     accepted = _checkout(chaos, "chaos-rejected", NEW_CUSTOMER)
 
-    # Then the rejection reached neither Salesforce nor Zuora, and the key was still free for the real checkout
+    # Then the rejection reached no Salesforce and wrote nothing in Zuora (the catalog is read), and the key was still
+    # free for the real checkout
     assert rejected["statusCode"] == status, rejected["body"]
-    assert untouched == ([], [])
+    assert untouched[0] == []
+    assert [c.path for c in untouched[1] if c.method != "GET" and c.path != "/oauth/token"] == []
     assert accepted["statusCode"] == 201, accepted["body"]
     assert len(chaos.sandbox.salesforce.records("Account")) == 1

@@ -33,9 +33,13 @@ def fleet(sandbox: Sandbox) -> Iterator[Fleet]:
 
 
 def test_twenty_parallel_checkouts_of_one_new_customer_make_one_account(sandbox: Sandbox, fleet: Fleet) -> None:
-    # Given an org that does not know the customer
+    # Given an org that does not know the customer, who pays each checkout with a new card
     sandbox.reset()
-    events = [checkout_event(checkout_body(CUSTOMER), f"race-{n}", SIGNING_SECRET) for n in range(20)]
+    cards = [sandbox.zuora.new_orphan_payment_method() for _ in range(20)]
+    events = [
+        checkout_event(checkout_body(CUSTOMER, paymentMethodId=card), f"race-{n}", SIGNING_SECRET)
+        for n, card in enumerate(cards)
+    ]
 
     # When 20 checkouts with their own keys run at once, each retried while its answer says `retryable`
     answers = fleet.until_done(events)
@@ -46,8 +50,12 @@ def test_twenty_parallel_checkouts_of_one_new_customer_make_one_account(sandbox:
     (account,) = sandbox.salesforce.records("Account")
     assert {body_of(r)["salesforceAccountId"] for r in finals} == {account["Id"]}
     assert len(sandbox.salesforce.records("Contact")) == 1
-    # And each checkout is its own order; a 409 on the way was customer_busy with a Retry-After
+    # And each checkout is its own order, on its own billing account linked to that Account, paid with its own card
     assert len(sandbox.zuora.subscriptions) == 20
+    billing_accounts = [sandbox.zuora.find_account(body_of(r)["zuoraAccountNumber"]) for r in finals]
+    assert {a["crmId"] for a in billing_accounts if a} == {account["Id"]}
+    assert sorted(p["paymentMethodId"] for p in sandbox.zuora.payments.values()) == sorted(cards)
+    # And a 409 on the way was customer_busy with a Retry-After
     busy = [r for a in answers for r in a[1:] if r["statusCode"] == 409]
     assert all(body_of(r)["error"]["code"] == "customer_busy" and header_of(r, "Retry-After") for r in busy)
 

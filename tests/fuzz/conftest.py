@@ -46,6 +46,6 @@ class SignedCheckout(requests.auth.AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         body = request.body or b""
         text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
-        request.headers["Idempotency-Key"] = f"fuzz-{uuid.uuid4()}"
-        request.headers["X-Signature"] = sign(SIGNING_SECRET, text)
+        key = request.headers["Idempotency-Key"] = f"fuzz-{uuid.uuid4()}"
+        request.headers["X-Signature"] = sign(SIGNING_SECRET, key, text)
         return request

@@ -42,7 +42,7 @@ def post_checkout(
     """POST /orders with exactly these bytes, signed over them as the merchant's backend would."""
     headers = {"Content-Type": content_type, "Idempotency-Key": "bad-input-0001"}
     if signed:
-        headers["X-Signature"] = sign(SIGNING_SECRET, body.decode("utf-8", errors="replace"))
+        headers["X-Signature"] = sign(SIGNING_SECRET, "bad-input-0001", body.decode("utf-8", errors="replace"))
     return requests.post(
         f"{api.url}/orders", data=body, headers=headers, timeout=30, verify=str(sandbox.ca.bundle_path)
     )
@@ -196,12 +196,12 @@ def test_control_or_bidi_characters_in_names_get_422_naming_field_and_character(
     [f"jane{NUL}@acme.com", f"jane{RIGHT_TO_LEFT_OVERRIDE}@acme.com", f"jane@acme{NUL}.com", "jane@moc.emca\u202e"],
     ids=["nul-in-local-part", "rtl-in-local-part", "nul-in-domain", "rtl-in-domain"],
 )
-def test_control_or_bidi_characters_in_the_email_get_400_naming_the_email(
+def test_control_or_bidi_characters_in_the_email_get_422_naming_the_email(
     button_api: LocalApiGateway, sandbox: Sandbox, email: str
 ) -> None:
     response = post_checkout(button_api, sandbox, with_customer(email=email))
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "customer.email" in fields_of(response)
     assert created(sandbox) == NOTHING
 

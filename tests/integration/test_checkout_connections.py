@@ -7,6 +7,7 @@ from types import ModuleType
 
 from sandbox.invoke import checkout_event, invoke
 from sandbox.stack import SIGNING_SECRET, Sandbox
+from sandbox.zuora_catalog import SPARE_PAYMENT_METHODS
 from tests.integration.conftest import CheckoutCall, body_of, checkout_body
 
 TOKEN = r"^/services/oauth2/token$"
@@ -43,7 +44,7 @@ def test_expired_tokens_mid_flow_are_renewed_once(sandbox: Sandbox, post_checkou
     sandbox.salesforce.clear_calls()
     sandbox.zuora.clear_calls()
 
-    response = post_checkout(checkout_body("second@acme.com"), key="expiry-2")
+    response = post_checkout(checkout_body("second@acme.com", paymentMethodId=SPARE_PAYMENT_METHODS[0]), key="expiry-2")
 
     assert response["statusCode"] == 201, response["body"]
     assert sandbox.salesforce.call_count(TOKEN) == 1

@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from sandbox.demo_data import EXPECTED_MATCHES, seed_demo_data
+from sandbox.demo_data import EXPECTED_MATCHES, UMBRELLA_BILLING_ACCOUNT, seed_demo_data
 from sandbox.invoke import ROOT, invoke, load_event
 from sandbox.stack import SIGNING_SECRET, Sandbox
 from tests.integration.conftest import body_of
@@ -32,13 +32,12 @@ def test_event_file_runs_through_the_handler(sandbox: Sandbox, checkout_app: Mod
     assert body_of(response)["matchedBy"] == EXPECTED_MATCHES[path.stem]
 
 
-def test_returning_customer_event_reuses_the_seeded_zuora_account(sandbox: Sandbox, checkout_app: ModuleType) -> None:
+def test_named_billing_account_event_orders_on_the_account_it_names(sandbox: Sandbox, checkout_app: ModuleType) -> None:
     seed_demo_data(sandbox)
-    (seeded,) = [a["accountNumber"] for a in sandbox.zuora.accounts.values()]
 
-    response = invoke(checkout_app, load_event(ROOT / "events/checkout-returning-zuora-customer.json", SIGNING_SECRET))
+    response = invoke(checkout_app, load_event(ROOT / "events/checkout-named-billing-account.json", SIGNING_SECRET))
 
-    assert body_of(response)["zuoraAccountNumber"] == seeded
+    assert body_of(response)["zuoraAccountNumber"] == UMBRELLA_BILLING_ACCOUNT
 
 
 def test_event_as_committed_is_refused_for_its_stale_signature(checkout_app: ModuleType) -> None:

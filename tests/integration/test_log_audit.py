@@ -19,6 +19,7 @@ from sandbox.demo_data import PASSWORD, REP, seed_button_data
 from sandbox.invoke import checkout_event, invoke
 from sandbox.stack import SIGNING_SECRET, Sandbox
 from sandbox.zuora import zuora_failure
+from sandbox.zuora_catalog import CHECKOUT_PAYMENT_METHOD_ID, SPARE_PAYMENT_METHODS
 from sfzsync.web import OAUTH_COOKIE, SESSION_COOKIE
 from tests.integration.conftest import checkout_body
 from tests.log_audit import AUDIT, LogAudit
@@ -31,9 +32,14 @@ def test_both_flows_log_nothing_they_must_not_even_when_they_fail(
 ) -> None:
     # Given the values the flows will handle: signatures, emails, cookies, tokens (and Zuora echoing an email)
     since = AUDIT.mark()
-    events = [checkout_event(checkout_body(email), f"audit-{n}", SIGNING_SECRET) for n, email in enumerate(CUSTOMERS)]
+    cards = [CHECKOUT_PAYMENT_METHOD_ID, *SPARE_PAYMENT_METHODS]
+    events = [
+        checkout_event(checkout_body(email, paymentMethodId=cards[n]), f"audit-{n}", SIGNING_SECRET)
+        for n, email in enumerate(CUSTOMERS)
+    ]
     bad_signature = checkout_event(checkout_body(CUSTOMERS[0]), "audit-bad", "not-the-signing-secret-0123456789")
-    refused = checkout_event(checkout_body("refused.buyer@initech-audit.com"), "audit-refused", SIGNING_SECRET)
+    refused_body = checkout_body("refused.buyer@initech-audit.com", paymentMethodId=cards[len(CUSTOMERS)])
+    refused = checkout_event(refused_body, "audit-refused", SIGNING_SECRET)
     sandbox.zuora.add_fault(
         Fault(
             path=r"^/v1/orders$",

@@ -139,7 +139,11 @@ def test_given_built_layer_alone_when_both_handlers_run_then_everything_they_imp
     runtime = _runtime_stand_in(tmp_path)
     events = {
         "checkout": checkout_event(
-            checkout_body(f"buyer@layer-{uuid.uuid4().hex[:8]}.com"), str(uuid.uuid4()), SIGNING_SECRET
+            checkout_body(
+                f"buyer@layer-{uuid.uuid4().hex[:8]}.com", paymentMethodId=sandbox.zuora.new_orphan_payment_method()
+            ),
+            str(uuid.uuid4()),
+            SIGNING_SECRET,
         ),
         "send_to_zuora": _button_preview_event(sandbox),
     }

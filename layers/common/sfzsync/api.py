@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -22,14 +22,16 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 
 from .errors import (
+    AccountConflictError,
     ConfigurationError,
     CustomerBusyError,
+    IdempotencyKeyReusedError,
     InvalidInputError,
     SignatureError,
     SyncError,
     UpstreamError,
 )
-from .models import ErrorBody, ErrorDetail
+from .models import ErrorBody, ErrorDetail, InputRules, input_rules
 
 logger = Logger(child=True)
 metrics = Metrics()
@@ -45,13 +47,57 @@ class RequestTooLargeError(SyncError):
 
 
 def read_json_body(text: str) -> Any:
-    """`json.loads` for request bodies: bounded size and nesting, and a repeated key is an error, not last-wins."""
+    """`json.loads` for request bodies: bounded size, nesting and numbers; a repeated key is an error, not last-wins."""
     if len(text) > MAX_BODY_CHARACTERS:
         raise RequestTooLargeError(f"the request body is over the {MAX_BODY_CHARACTERS // 1024} KiB limit")
     try:
         return json.loads(text, object_pairs_hook=_without_duplicate_keys)
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", text, 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as error:  # an integer of more than 4,300 digits (Python's int conversion limit)
+        raise json.JSONDecodeError(str(error).split(";", 1)[0], text, 0) from None
+
+
+class CheckoutResolver(APIGatewayRestResolver):
+    """The REST resolver, validating each request under this deployment's input rules.
+
+    Media types are case-insensitive (RFC 9110 8.3.1) while Powertools compares `application/json` as typed, so the
+    media type of Content-Type is lower-cased (its parameters are kept as sent) before anything reads it.
+    """
+
+    def __init__(self, rules: InputRules, **options: Any) -> None:
+        super().__init__(**options)
+        self._rules = rules
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        with input_rules(self._rules):
+            return super().resolve(_with_lower_case_media_type(event), context)
+
+
+def _lower_media_type(value: str) -> str:
+    media_type, separator, parameters = value.partition(";")
+    return media_type.lower() + separator + parameters
+
+
+def _with_lower_case_media_type(event: Mapping[str, Any]) -> dict[str, Any]:
+    fixed = dict(event)
+    headers = event.get("headers")
+    if isinstance(headers, dict):
+        fixed["headers"] = {
+            k: _lower_media_type(v) if str(k).lower() == "content-type" and isinstance(v, str) else v
+            for k, v in headers.items()
+        }
+    multi = event.get("multiValueHeaders")
+    if isinstance(multi, dict):
+        fixed["multiValueHeaders"] = {
+            k: [_lower_media_type(v) if isinstance(v, str) else v for v in values]
+            if str(k).lower() == "content-type" and isinstance(values, list)
+            else values
+            for k, values in multi.items()
+        }
+    return fixed
 
 
 def _without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -105,7 +151,7 @@ def _field_problem(problem: dict[str, Any]) -> dict[str, str]:
 
 def _is_json(content_type: str | None) -> bool:
     """What Powertools parses as JSON: no Content-Type, or application/json (with or without parameters)."""
-    return not content_type or content_type.strip().startswith("application/json")
+    return not content_type or content_type.strip().lower().startswith("application/json")
 
 
 def _unsupported_media_type(content_type: str | None) -> Response[Any]:
@@ -122,6 +168,12 @@ def _unsupported_media_type(content_type: str | None) -> Response[Any]:
 def _body_problem(status: int, code: str, message: str) -> Response[Any]:
     return error_response(
         status, ErrorDetail(code=code, message=message, fields=[{"field": "body", "message": message}])
+    )
+
+
+def _lacks_idempotency_key(error: RequestValidationError) -> bool:
+    return any(
+        tuple(p.get("loc", ()))[-1:] == ("idempotency-key",) and p.get("type") == "missing" for p in error.errors()
     )
 
 
@@ -175,19 +227,17 @@ def register_error_handlers(app: APIGatewayRestResolver, authenticate: Callable[
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(error: RequestValidationError) -> Response[Any]:
+        if _lacks_idempotency_key(error) and _is_json(content_type()):
+            return _validation_response(error, content_type())  # a missing header discloses nothing: no signature
         return authenticated(lambda: _validation_response(error, content_type()))
 
     @app.exception_handler(InvalidInputError)
     def _invalid_input(error: InvalidInputError) -> Response[Any]:
-        return error_response(
-            400,
-            ErrorDetail(
-                code="invalid_request", message=error.message, fields=[{"field": error.field, "message": error.message}]
-            ),
-        )
+        fields = [{"field": problem.field, "message": problem.message} for problem in error.problems]
+        message = error.message if len(fields) == 1 else f"{len(fields)} fields cannot be used"
+        return error_response(422, ErrorDetail(code="invalid_request", message=message, fields=fields))
 
-    @app.exception_handler(IdempotencyValidationError)
-    def _key_reused(_: IdempotencyValidationError) -> Response[Any]:
+    def key_reused(_: Exception) -> Response[Any]:
         return error_response(
             422,
             ErrorDetail(
@@ -195,6 +245,12 @@ def register_error_handlers(app: APIGatewayRestResolver, authenticate: Callable[
                 message="this Idempotency-Key was used with a different body; use a new key for a new checkout",
             ),
         )
+
+    app.exception_handler([IdempotencyValidationError, IdempotencyKeyReusedError])(key_reused)
+
+    @app.exception_handler(AccountConflictError)
+    def _account_conflict(error: AccountConflictError) -> Response[Any]:
+        return error_response(409, ErrorDetail(code="account_conflict", message=str(error)))
 
     @app.exception_handler(IdempotencyAlreadyInProgressError)
     def _in_progress(_: IdempotencyAlreadyInProgressError) -> Response[Any]:

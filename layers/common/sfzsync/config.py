@@ -25,6 +25,9 @@ class SalesforceSettings(_Section):
     username: str | None = None
     privateKey: SecretStr | None = None
     jwtAudience: str = Field("https://login.salesforce.com", description="`aud` of the JWT bearer assertion.")
+    emailInternationalization: bool = Field(
+        False, description="The org has Email Address Internationalization on: non-ASCII local parts are accepted."
+    )
     apiVersion: Annotated[str, StringConstraints(pattern=r"^\d{2,3}\.0$")] = "62.0"
     orgId: str | None = None
     allowedDomains: list[str] = Field(default_factory=list)
@@ -53,9 +56,25 @@ class ZuoraSettings(_Section):
         return self.baseUrl.rstrip("/")
 
 
+SigningSecret = Annotated[SecretStr, Field(min_length=16)]
+
+
 class CheckoutSettings(_Section):
-    signingSecret: SecretStr = Field(min_length=16)  # type: ignore[arg-type]
+    signingSecrets: Annotated[list[SigningSecret], Field(min_length=1, max_length=2)] = Field(
+        description="The current secret first; during a rotation, the previous one second."
+    )
     signatureToleranceSeconds: int = Field(300, ge=30, le=900)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_secret_of_earlier_releases(cls, data: object) -> object:
+        """`signingSecret` (one secret), as earlier releases had it, still reads as a list of one."""
+        if isinstance(data, dict) and "signingSecret" in data:
+            if "signingSecrets" in data:
+                raise ValueError("give signingSecrets only (signingSecret is its older, single-secret form)")
+            data = {**data, "signingSecrets": [data["signingSecret"]]}
+            del data["signingSecret"]
+        return data
 
 
 class SendToZuoraSettings(_Section):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class SyncError(Exception):
     """Base of every error this package raises on purpose."""
@@ -11,13 +13,35 @@ class ConfigurationError(SyncError):
     """The environment or the secret is missing something or holds something invalid."""
 
 
-class InvalidInputError(SyncError):
-    """The request is well-formed JSON but a value cannot be used (e.g. an email without a domain)."""
+@dataclass(frozen=True)
+class FieldProblem:
+    """One bad field of a request: its dotted path (`order.subscriptions.0.ratePlans.1.productRatePlanId`) and why."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+    field: str
+    message: str
+
+
+class InvalidInputError(SyncError):
+    """422: the body is valid JSON but values cannot be used; `problems` names every bad field found."""
+
+    def __init__(self, field: str, message: str, *more: FieldProblem) -> None:
+        self.problems = (FieldProblem(field, message), *more)
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in self.problems))
         self.field = field
         self.message = message
+
+    @classmethod
+    def of(cls, problems: list[FieldProblem]) -> InvalidInputError:
+        first, *rest = problems
+        return cls(first.field, first.message, *rest)
+
+
+class IdempotencyKeyReusedError(SyncError):
+    """422: an earlier attempt with this Idempotency-Key carried another body; a retry resumes only its own checkout."""
+
+
+class AccountConflictError(SyncError):
+    """409: the Zuora billing account named in the request is linked to another Salesforce Account."""
 
 
 class SignatureError(SyncError):

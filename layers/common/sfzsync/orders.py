@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .models import CheckoutRequest, Customer, RatePlan, Term
+from .catalog import PlannedRatePlan
+from .models import CheckoutRequest, Customer, Term
 
 
 def account_name(customer: Customer) -> str:
@@ -35,14 +36,12 @@ def _bill_to_contact(customer: Customer, email: str) -> dict[str, Any]:
     return contact
 
 
-def _rate_plan(plan: RatePlan) -> dict[str, Any]:
-    body: dict[str, Any] = {"productRatePlanId": plan.productRatePlanId}
-    if plan.quantity is not None:
+def _rate_plan(plan: PlannedRatePlan) -> dict[str, Any]:
+    body: dict[str, Any] = {"productRatePlanId": plan.rate_plan_id}
+    if plan.quantities:
         body["chargeOverrides"] = [
-            {
-                "productRatePlanChargeId": plan.productRatePlanChargeId,
-                "pricing": {"recurringPerUnit": {"quantity": plan.quantity}},
-            }
+            {"productRatePlanChargeId": q.charge_id, "pricing": {q.pricing: {"quantity": q.quantity}}}
+            for q in plan.quantities
         ]
     return body
 
@@ -65,14 +64,28 @@ def _terms(term: Term, start: dt.date) -> dict[str, Any]:
 
 
 def build_order_body(
-    request: CheckoutRequest, email: str, crm_account_id: str, existing_account_number: str | None, today: dt.date
+    request: CheckoutRequest,
+    email: str,
+    crm_account_id: str,
+    subscriptions: list[list[PlannedRatePlan]],
+    order_date: dt.date,
 ) -> dict[str, Any]:
-    """The Create Order body: against the existing Zuora account when given, else a new one carrying crmId."""
+    """The Create Order body: on the billing account the request names, else on a new one carrying crmId.
+
+    A Salesforce match never picks the billing account: it links the CRM record, it does not prove who pays.
+    """
     order = request.order
-    order_date = order.orderDate or today
     body: dict[str, Any] = {"orderDate": order_date.isoformat()}
-    if existing_account_number:
-        body["existingAccountNumber"] = existing_account_number
+    processing: dict[str, Any] = {
+        "runBilling": order.processingOptions.runBilling,
+        "collectPayment": order.processingOptions.collectPayment,
+    }
+    if order.zuoraAccountNumber:
+        body["existingAccountNumber"] = order.zuoraAccountNumber
+        if order.paymentMethodId:
+            # Zuora associates an orphan payment method (as the hosted payment page makes) with the account and
+            # charges this order's payment to it, not to the account's stored default.
+            processing["electronicPaymentOptions"] = {"paymentMethodId": order.paymentMethodId}
     else:
         new_account: dict[str, Any] = {
             "name": account_name(request.customer),
@@ -98,16 +111,13 @@ def build_order_body(
                     "type": "CreateSubscription",
                     "triggerDates": trigger_dates,
                     "createSubscription": {
-                        "subscribeToRatePlans": [_rate_plan(plan) for plan in subscription.ratePlans],
+                        "subscribeToRatePlans": [_rate_plan(plan) for plan in plans],
                         "terms": _terms(subscription.term, order_date),
                     },
                 }
             ]
         }
-        for subscription in order.subscriptions
+        for subscription, plans in zip(order.subscriptions, subscriptions, strict=True)
     ]
-    body["processingOptions"] = {
-        "runBilling": order.processingOptions.runBilling,
-        "collectPayment": order.processingOptions.collectPayment,
-    }
+    body["processingOptions"] = processing
     return body

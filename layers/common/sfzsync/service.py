@@ -17,10 +17,12 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from . import signature
+from .catalog import ProductCatalog
 from .checkout import CheckoutServices, run_checkout
 from .config import Settings, load_settings
+from .errors import SignatureError
 from .http import RESPONSE_MARGIN_SECONDS, TimeoutSession, invocation_scope
-from .models import CheckoutRequest, CheckoutResult
+from .models import CheckoutRequest, CheckoutResult, InputRules
 from .salesforce import SalesforceRestGateway
 from .store import DynamoDBCheckoutStore, dynamodb_client
 from .zuora import ZuoraRestGateway
@@ -41,6 +43,7 @@ class CheckoutService:
     def __init__(self, settings: Settings, services: CheckoutServices, dynamodb: Any) -> None:
         self.settings = settings
         self.services = services
+        self.input_rules = InputRules(email_internationalization=settings.secret.salesforce.emailInternationalization)
         self.idempotency_config = IdempotencyConfig(
             event_key_jmespath="key",
             payload_validation_jmespath="body",
@@ -64,9 +67,11 @@ class CheckoutService:
         runtime, secret = settings.runtime, settings.secret
         session = TimeoutSession(runtime.connect_timeout, runtime.read_timeout)
         dynamodb = dynamodb_client(runtime.connect_timeout, runtime.read_timeout)
+        zuora = ZuoraRestGateway(secret.zuora, session)
         services = CheckoutServices(
             salesforce=SalesforceRestGateway(secret.salesforce, session),
-            zuora=ZuoraRestGateway(secret.zuora, session),
+            zuora=zuora,
+            catalog=ProductCatalog(zuora.get_rate_plan),
             store=DynamoDBCheckoutStore(dynamodb, runtime.idempotency_table),
             rules=tuple(secret.matching.rules),
             domain_field=secret.matching.domainField,
@@ -76,17 +81,21 @@ class CheckoutService:
         return cls(settings, services, dynamodb)
 
     def verify_signature(self, event: Any) -> None:
-        """Check X-Signature against the raw body of an API Gateway proxy event (raises SignatureError)."""
+        """Check X-Signature against the Idempotency-Key and raw body of an API Gateway proxy event."""
         body = event.get("body") or ""
         if event.get("isBase64Encoded"):
-            body = base64.b64decode(body).decode("utf-8", errors="replace")
+            try:
+                body = base64.b64decode(body).decode("utf-8", errors="replace")
+            except ValueError:
+                raise SignatureError("the request body is not valid base64") from None
         headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
         checkout = self.settings.secret.checkout
         signature.verify(
-            checkout.signingSecret.get_secret_value(),
+            [secret.get_secret_value() for secret in checkout.signingSecrets],
+            str(headers.get("idempotency-key") or ""),
             body,
             headers.get("x-signature"),
-            checkout.signatureToleranceSeconds,
+            tolerance_seconds=checkout.signatureToleranceSeconds,
         )
 
     def checkout(

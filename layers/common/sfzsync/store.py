@@ -1,9 +1,9 @@
 """DynamoDB records beside Powertools' idempotency items: per-customer locks and checkout checkpoints.
 
 A lock (`lock#<sha256(email)>`) serialises lookup+create for one customer across concurrent checkouts.
-A checkpoint (`checkout#<sha256(key)>`) remembers, for one Idempotency-Key, the Salesforce Account and
-Zuora target chosen and which Zuora Idempotency-Key is live, so a retry after a failure finishes the same
-checkout instead of deciding again.
+A checkpoint (`checkout#<sha256(key)>`) remembers, for one Idempotency-Key, the hash of the request it belongs
+to, the Salesforce Account chosen and which Zuora Idempotency-Key is live, so a retry after a failure finishes
+the same checkout instead of deciding again, and a different body under that key is refused.
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ class CustomerLock:
 class Checkpoint:
     account_id: str
     matched_by: str
-    existing_account_number: str | None
+    request_hash: str
+    order_date: str
     zuora_attempt: int = 0
-    order_date: str | None = None
 
 
 class CheckoutStore(Protocol):
@@ -78,14 +78,16 @@ class DynamoDBCheckoutStore:
         item = self._client.get_item(
             TableName=self._table, Key={"id": {"S": f"checkout#{_digest(idempotency_key)}"}}, ConsistentRead=True
         ).get("Item")
-        if not item or int(item["expiration"]["N"]) < time.time():
+        # A checkpoint without a request hash (an earlier release) cannot prove which body it belongs to: ignored, so
+        # the retry decides again (the lock and the Salesforce lookup find what the earlier attempt created).
+        if not item or int(item["expiration"]["N"]) < time.time() or "request_hash" not in item:
             return None
         return Checkpoint(
             account_id=item["account_id"]["S"],
             matched_by=item["matched_by"]["S"],
-            existing_account_number=item.get("existing_account_number", {}).get("S"),
+            request_hash=item["request_hash"]["S"],
+            order_date=item["order_date"]["S"],
             zuora_attempt=int(item.get("zuora_attempt", {}).get("N", "0")),
-            order_date=item.get("order_date", {}).get("S"),
         )
 
     def acquire_lock(self, customer_key: str, wait_seconds: float, idempotency_key: str = "") -> CustomerLock:
@@ -165,13 +167,11 @@ class DynamoDBCheckoutStore:
             "id": {"S": f"checkout#{_digest(idempotency_key)}"},
             "account_id": {"S": checkpoint.account_id},
             "matched_by": {"S": checkpoint.matched_by},
+            "request_hash": {"S": checkpoint.request_hash},
+            "order_date": {"S": checkpoint.order_date},
             "zuora_attempt": {"N": str(checkpoint.zuora_attempt)},
             "expiration": {"N": str(int(time.time()) + CHECKPOINT_TTL_SECONDS)},
         }
-        if checkpoint.existing_account_number:
-            item["existing_account_number"] = {"S": checkpoint.existing_account_number}
-        if checkpoint.order_date:
-            item["order_date"] = {"S": checkpoint.order_date}
         return item
 
 

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import requests
 from aws_lambda_powertools import Logger, Tracer
 
+from .catalog import CatalogCharge, CatalogRatePlan
 from .config import ZuoraSettings
 from .errors import UpstreamError
 from .http import TimeoutSession, backoff_delay, current_track_id, parse_retry_after, time_allows
@@ -32,6 +33,15 @@ class ZuoraAccount:
     account_number: str
     currency: str
     status: str
+    crm_id: str | None = None
+    default_payment_method_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    payment_method_id: str
+    account_id: str | None  # None: an orphan, as Zuora's hosted payment page creates it
+    status: str
 
 
 @dataclass(frozen=True)
@@ -45,11 +55,23 @@ class OrderResult:
 class ZuoraGateway(Protocol):
     def find_accounts_by_crm_id(self, crm_id: str) -> list[ZuoraAccount]: ...
 
+    def get_account(self, account_key: str) -> ZuoraAccount | None:
+        """The billing account by number or id; None if Zuora has no such account."""
+        ...
+
+    def get_rate_plan(self, rate_plan_id: str) -> CatalogRatePlan | None:
+        """A product rate plan with its charges and their currencies; None if the catalog has no such plan."""
+        ...
+
+    def get_payment_method(self, payment_method_id: str) -> PaymentMethod | None:
+        """A payment method and the account it belongs to; None if Zuora has no such payment method."""
+        ...
+
     def create_order(self, body: dict[str, Any], idempotency_key: str) -> OrderResult: ...
 
     def create_account(self, body: dict[str, Any], idempotency_key: str) -> ZuoraAccount: ...
 
-    def update_account(self, account_key: str, body: dict[str, Any]) -> None: ...
+    def update_account(self, account_key: str, body: dict[str, Any], stage: str = "zuora_account") -> None: ...
 
 
 class ZuoraRestGateway:
@@ -174,6 +196,66 @@ class ZuoraRestGateway:
             for item in body.get("data", [])
         ]
 
+    def _lookup(self, segment: str, path: str, params: Any = None) -> dict[str, Any] | None:
+        """A read of one object (stage zuora_lookup); None when Zuora has no such object."""
+        with tracer.provider.in_subsegment(segment):
+            try:
+                return self._api("zuora_lookup", "GET", path, params=params)
+            except UpstreamError as error:
+                if _not_found(error):
+                    return None
+                raise
+
+    def get_account(self, account_key: str) -> ZuoraAccount | None:
+        body = self._lookup("zuora.get_account", f"/v1/accounts/{quote(account_key, safe='')}")
+        if body is None:
+            return None
+        basic, billing = body.get("basicInfo") or {}, body.get("billingAndPayment") or {}
+        return ZuoraAccount(
+            str(basic.get("id", "")),
+            str(basic.get("accountNumber", account_key)),
+            str(billing.get("currency", "")),
+            str(basic.get("status", "")),
+            str(basic["crmId"]) if basic.get("crmId") else None,
+            str(billing["defaultPaymentMethodId"]) if billing.get("defaultPaymentMethodId") else None,
+        )
+
+    def get_payment_method(self, payment_method_id: str) -> PaymentMethod | None:
+        body = self._lookup("zuora.get_payment_method", f"/v1/payment-methods/{quote(payment_method_id, safe='')}")
+        if body is None:
+            return None
+        owner = body.get("accountKey") or body.get("accountId")
+        return PaymentMethod(
+            str(body.get("id", payment_method_id)), str(owner) if owner else None, str(body.get("status", ""))
+        )
+
+    def get_rate_plan(self, rate_plan_id: str) -> CatalogRatePlan | None:
+        body = self._lookup(
+            "zuora.catalog",
+            f"/object-query/product-rate-plans/{quote(rate_plan_id, safe='')}",
+            params=[
+                ("expand[]", "productrateplancharges"),
+                ("expand[]", "productrateplancharges.productrateplanchargetiers"),
+            ],
+        )
+        if body is None:
+            return None
+        charges = tuple(
+            CatalogCharge(
+                charge_id=str(charge.get("id", "")),
+                name=str(charge.get("name", "")),
+                charge_type=str(charge.get("chargeType", "")),
+                charge_model=str(charge.get("chargeModel", "")),
+                currencies=frozenset(
+                    str(tier["currency"])
+                    for tier in charge.get("productRatePlanChargeTiers") or []
+                    if tier.get("currency") and tier.get("active", True) is not False
+                ),
+            )
+            for charge in body.get("productRatePlanCharges") or []
+        )
+        return CatalogRatePlan(str(body.get("id", rate_plan_id)), str(body.get("name", rate_plan_id)), charges)
+
     def create_account(self, body: dict[str, Any], idempotency_key: str) -> ZuoraAccount:
         with tracer.provider.in_subsegment("zuora.create_account"):
             result = self._api(
@@ -188,9 +270,9 @@ class ZuoraRestGateway:
             str(result.get("accountId", "")), str(result["accountNumber"]), str(body["currency"]), "Active"
         )
 
-    def update_account(self, account_key: str, body: dict[str, Any]) -> None:
+    def update_account(self, account_key: str, body: dict[str, Any], stage: str = "zuora_account") -> None:
         with tracer.provider.in_subsegment("zuora.update_account"):
-            self._api("zuora_account", "PUT", f"/v1/accounts/{quote(account_key, safe='')}", json=body)
+            self._api(stage, "PUT", f"/v1/accounts/{quote(account_key, safe='')}", json=body)
 
     def create_order(self, body: dict[str, Any], idempotency_key: str) -> OrderResult:
         with tracer.provider.in_subsegment("zuora.create_order"):
@@ -244,6 +326,11 @@ def _error_of(stage: str, response: requests.Response, request_id: str | None) -
             definitive=True,
         )
     return None
+
+
+def _not_found(error: UpstreamError) -> bool:
+    """HTTP 404, or Zuora's error category 40 ("Cannot find entity by key") in a success:false body."""
+    return error.code == "HTTP_404" or (len(error.code) == 8 and error.code.isdigit() and error.code.endswith("40"))
 
 
 def _reason(body: dict[str, Any]) -> tuple[str, str] | None:

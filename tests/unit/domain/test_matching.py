@@ -9,6 +9,7 @@ import pytest
 from sfzsync.errors import InvalidInputError
 from sfzsync.matching import (
     Candidate,
+    account_domain_soql,
     candidates_from_accounts,
     company_domain,
     contact_email_soql,
@@ -115,3 +116,51 @@ def test_soql_literals_are_escaped() -> None:
 
 def test_masked_email_keeps_only_the_first_character_of_the_local_part() -> None:
     assert mask_email("jane.doe@acme.com") == "j***@acme.com"
+
+
+# --- internationalised domains: UTS-46 / IDNA2008 on both sides of every comparison ----------------------------
+
+
+def test_sharp_s_domain_is_its_own_domain_never_folded_onto_ss() -> None:
+    # Given a customer at straße.de and an Account at strasse.de (two different registrations)
+    email = normalise_email("eve@straße.de")
+    records = [_account("001000000000001", "https://strasse.de")]
+
+    # Then the domain keeps the ß (IDNA2008), and the Account at strasse.de is not a candidate
+    assert email.domain == "xn--strae-oqa.de"
+    assert company_domain(email) == "xn--strae-oqa.de"
+    assert candidates_from_accounts(records, company_domain(email)) == []
+
+
+def test_sharp_s_website_matches_a_customer_at_the_same_sharp_s_domain() -> None:
+    records = [_account("001000000000001", "https://www.straße.de/impressum")]
+    assert [c.account_id for c in candidates_from_accounts(records, "xn--strae-oqa.de")] == ["001000000000001AAA"]
+
+
+def test_full_width_letters_normalise_like_their_ascii_forms() -> None:
+    assert normalise_email("bob@Ｕmbrella-corp.com").domain == "umbrella-corp.com"
+    assert website_domain("https://ｕｍｂｒｅｌｌａ-corp.com") == "umbrella-corp.com"
+
+
+def test_a_cyrillic_look_alike_domain_never_matches_the_latin_one() -> None:
+    # "umbr?lla" where ? is U+0435, a Cyrillic letter drawn like a Latin e
+    look_alike = normalise_email("mallory@umbr\u0435lla-corp.com")
+    records = [_account("001000000000001", "https://umbrella-corp.com")]
+
+    assert look_alike.domain.startswith("xn--")
+    assert candidates_from_accounts(records, company_domain(look_alike)) == []
+
+
+def test_domain_field_values_are_normalised_like_the_email_domain() -> None:
+    records = [
+        {"Id": "001000000000001", "CreatedDate": "2020-01-01T00:00:00.000+0000", "Email_Domain__c": "Straße.DE"},
+        {"Id": "001000000000002", "CreatedDate": "2020-01-01T00:00:00.000+0000", "Email_Domain__c": "strasse.de"},
+    ]
+    found = candidates_from_accounts(records, "xn--strae-oqa.de", "Email_Domain__c")
+    assert [c.account_id for c in found] == ["001000000000001AAA"]
+
+
+def test_an_internationalised_domain_is_looked_up_in_both_spellings() -> None:
+    soql = account_domain_soql("xn--strae-oqa.de", None)
+    assert "Website LIKE '%xn--strae-oqa.de%' OR Website LIKE '%straße.de%'" in soql
+    assert "IN ('xn--strae-oqa.de','straße.de')" in account_domain_soql("xn--strae-oqa.de", "Email_Domain__c")
