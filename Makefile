@@ -1,4 +1,4 @@
-# Everyday commands. `make demo` and `make test` set everything up on a fresh machine.
+# Everyday commands (`make help` lists them). `make demo` and `make test` set everything up on a fresh machine.
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,8 +7,13 @@ export PYENV_VERSION ?= 3.13.0:3.11.7
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 PYTEST_ARGS ?=
+SOURCES := layers/common/sfzsync functions sandbox tests scripts
 
-.PHONY: setup chromium demo sandbox test chaos lint build clean openapi bench
+.DEFAULT_GOAL := help
+.PHONY: help setup dev chromium demo sandbox test unit integration check chaos lint build clean openapi bench screenshots
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	python3.13 -m venv $(VENV)
@@ -27,22 +32,37 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 .cache/openapi/zuora.com.json: scripts/fetch-zuora-openapi
 	scripts/fetch-zuora-openapi
 
-chromium:  ## Debian's chromium for the browser tests (needs root; skipped with a message otherwise)
+dev: $(VENV)/.installed  ## the development virtualenv only (enough for lint and the unit tests)
+
+chromium:  ## Debian's chromium for the browser tests (needs root; says so otherwise)
 	scripts/install-chromium
 
-setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed .cache/openapi/zuora.com.json chromium
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed .cache/openapi/zuora.com.json chromium  ## everything the tests need
 
-demo: setup  ## sample checkouts through the handler against the offline sandbox
+demo: setup  ## sample checkouts and Send to Zuora pushes through the handlers against the offline sandbox
 	PYTHONPATH=layers/common:. $(PY) scripts/demo.py
 
 sandbox: setup  ## run the simulators until Ctrl-C and print the environment to point at them
 	PYTHONPATH=layers/common:. $(PY) -m sandbox
 
-test: setup  ## the whole suite: unit, sandbox, integration, template and build checks
+test: setup  ## the whole suite: unit, sandbox, integration, chaos, fuzz, browser, template and build checks
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-chaos: setup  ## the fault matrix, concurrency and dying-Lambda tests, with the matrix's table (also part of `make test`)
+unit: dev .cache/openapi/zuora.com.json  ## the unit tests alone: no server, no socket (seconds)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: setup  ## the handlers over loopback: simulators, integration, chaos, fuzz and browser tests
+	$(PY) -m pytest tests/sandbox tests/integration tests/chaos tests/fuzz tests/browser $(PYTEST_ARGS)
+
+check: lint test  ## what CI runs: lint, then the whole suite
+
+chaos: setup  ## the fault matrix, concurrency and dying-Lambda tests, with the matrix's table (also in `make test`)
 	CHAOS_REPORT=full $(PY) -m pytest tests/chaos -q $(PYTEST_ARGS)
+
+lint: dev  ## ruff, ruff format and mypy (strict) over the package, handlers, sandbox, tests and scripts
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy $(SOURCES)
 
 openapi: setup  ## regenerate docs/openapi.json from the handlers
 	$(PY) scripts/generate-openapi
@@ -50,14 +70,11 @@ openapi: setup  ## regenerate docs/openapi.json from the handlers
 bench: setup  ## round trips, warm latency, cold start, memory and layer size on the sandbox -> docs/benchmarks.md
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PYTHONPATH=layers/common:. $(PY) scripts/bench.py $(BENCH_ARGS)
 
-lint: setup
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/common/sfzsync functions/checkout/app.py
-	$(VENV)/bin/mypy functions/send_to_zuora/app.py
+screenshots: setup  ## refresh docs/screenshots (the README's pictures) from the browser tests
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/browser -q $(PYTEST_ARGS)
 
-build: setup
+build: setup  ## sam build: the arm64 layer and both functions
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build
 
-clean:
+clean:  ## remove the virtualenvs, caches and build output
 	rm -rf $(VENV) .cache .aws-sam

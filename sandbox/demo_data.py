@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .stack import Sandbox
-from .zuora_catalog import CHECKOUT_PAYMENT_METHOD_ID, PRO_RATE_PLAN_ID
+from .zuora import CHECKOUT_PAYMENT_METHOD_ID, PRO_RATE_PLAN_ID
 
 
 def checkout_body(

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sfzsync.signature import sign
+from sfzsync.checkout.signature import sign
 
 ROOT = Path(__file__).resolve().parent.parent
 _loaded = itertools.count()
@@ -42,8 +42,8 @@ class LambdaContext:
 
 
 def load_handler(function: str) -> ModuleType:
-    """Import `functions/<function>/app.py` afresh: a cold start (configuration read, clients built)."""
-    path = ROOT / "functions" / function / "app.py"
+    """Import `functions/<function>/<function>_handler.py` afresh: a cold start (configuration read, clients built)."""
+    path = ROOT / "functions" / function / f"{function}_handler.py"
     spec = importlib.util.spec_from_file_location(f"{function}_app_{next(_loaded)}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -113,7 +113,7 @@ def checkout_event(
 def load_event(path: Path, signing_secret: str | None = None, sfdc_domain: str | None = None) -> dict[str, Any]:
     """Read an events/*.json file; give it a fresh request id, signed events a fresh signature, and button
     events the sandbox's Salesforce domain in place of the placeholder `sfdc`."""
-    event = json.loads(path.read_text())
+    event: dict[str, Any] = json.loads(path.read_text())
     event["requestContext"]["requestId"] = str(uuid.uuid4())
     headers = event.get("headers") or {}
     if signing_secret and "X-Signature" in headers:

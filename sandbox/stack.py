@@ -71,8 +71,11 @@ class Sandbox:
 
     def __init__(self, options: SandboxOptions | None = None, workdir: Path | None = None) -> None:
         self.options = options or SandboxOptions()
-        self._tmp = tempfile.TemporaryDirectory(prefix="sfzsync-sandbox-") if workdir is None else None
-        self.workdir = Path(self._tmp.name) if self._tmp else workdir  # type: ignore[assignment]
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="sfzsync-sandbox-")
+            workdir = Path(self._tmp.name)
+        self.workdir = workdir
         self.ca = SandboxCA(self.workdir)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.jwt_private_key = key.private_bytes(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sandbox.demo_data import UMBRELLA_BILLING_ACCOUNT, checkout_body
 from sandbox.invoke import api_event
-from sandbox.zuora_catalog import CHECKOUT_PAYMENT_METHOD_ID, SPARE_PAYMENT_METHODS
+from sandbox.zuora import CHECKOUT_PAYMENT_METHOD_ID, SPARE_PAYMENT_METHODS
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 

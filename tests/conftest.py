@@ -15,6 +15,11 @@ from typing import Any
 
 import pytest
 
+# As in a deployed function, Powertools' settings are in the environment before the package is imported (its one
+# Logger and Metrics read them then), whichever test module happens to import it first.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "sfzsync")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "SfzSync")
+
 from sandbox.api_gateway import LocalApiGateway
 from sandbox.invoke import checkout_event, invoke, load_handler
 from sandbox.stack import SIGNING_SECRET, Sandbox, SandboxOptions

@@ -1,4 +1,4 @@
-"""Log audit (SPEC §8): every log line of the test session, checked for secrets, tokens, signatures, session
+"""Log audit (README, Guarantees): every log line of the test session, checked for secrets, tokens, signatures, session
 cookies and full email addresses.
 
 What is collected:

@@ -6,8 +6,8 @@ Kept on purpose, although they look removable:
 - zeep and lxml (and zeep's attrs, isodate, platformdirs, requests-toolbelt, requests-file): the project only calls
   Salesforce's REST API, but `simple_salesforce/__init__.py` imports `.api`, which imports `.metadata`, which
   imports zeep (and zeep lxml) at import time, so any `from simple_salesforce ... import` needs them.
-- cryptography and cffi: PyJWT signs the JWT bearer assertion (RS256) with it, and sfzsync.web seals the
-  button's cookies with AES-GCM.
+- cryptography and cffi: PyJWT signs the JWT bearer assertion (RS256) with it, and sfzsync.send_to_zuora.cookies
+  seals the button's cookies with AES-GCM.
 - aws-xray-sdk and wrapt: Powertools Tracer, with active tracing in template.yaml.
 - typing-extensions: pydantic and Powertools import it; the runtime does not provide it.
 tests/sam/test_template.py imports both handlers' dependency closure from the built layer alone (plus the

@@ -2,11 +2,13 @@
 
 Chromium comes from `make setup` (scripts/install-chromium), never from `playwright install`; without
 /usr/bin/chromium the browser tests fail (a skipped browser test would prove nothing). `save_screenshot`
-writes the PNGs the README shows into docs/screenshots/.
+writes the PNGs into `.cache/screenshots/` (a test run leaves the work tree as it was), or into
+`$SCREENSHOTS_DIR` when set: `make screenshots` sets it to `docs/screenshots`, the pictures the README shows.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -31,7 +33,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or ROOT / ".cache" / "screenshots")
 
 StartGateway = Callable[..., LocalApiGateway]
 
@@ -78,7 +81,7 @@ def api_gateway(sandbox: Sandbox) -> Iterator[StartGateway]:
 
 
 def save_screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
-    """Save the page as docs/screenshots/<name>.png (for the README) and return the path."""
+    """Save the page as <SCREENSHOTS>/<name>.png and return the path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)

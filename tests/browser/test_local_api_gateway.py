@@ -17,7 +17,7 @@ import requests
 from sandbox.api_gateway import MAX_BODY_BYTES
 from sandbox.demo_data import checkout_body
 from sandbox.stack import SIGNING_SECRET, Sandbox
-from sfzsync.signature import sign
+from sfzsync.checkout.signature import sign
 from tests.browser.conftest import StartGateway, save_screenshot
 
 if TYPE_CHECKING:

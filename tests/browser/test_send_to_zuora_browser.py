@@ -13,7 +13,7 @@ from sandbox.stack import Sandbox
 from tests.browser.conftest import save_screenshot
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Dialog, Page
 
 
 @pytest.fixture
@@ -25,7 +25,12 @@ def data(clean_sandbox: Sandbox) -> ButtonData:
 def dialogs(page: Page) -> Iterator[list[str]]:
     """Every alert/confirm the page tries to open (an executed script would add one)."""
     opened: list[str] = []
-    page.on("dialog", lambda dialog: (opened.append(dialog.message), dialog.dismiss()))
+
+    def dismiss(dialog: Dialog) -> None:
+        opened.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
     yield opened
 
 

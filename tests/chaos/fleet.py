@@ -22,7 +22,7 @@ _handler: ModuleType | None = None
 
 def context() -> ForkServerContext:
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["sandbox.invoke", "sfzsync.service", "sfzsync.button"])
+    ctx.set_forkserver_preload(["sandbox.invoke", "sfzsync.checkout.service", "sfzsync.send_to_zuora.service"])
     return ctx
 
 

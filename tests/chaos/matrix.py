@@ -1,8 +1,8 @@
 """The fault matrix: every outbound call of both flows crossed with every fault the sandbox can inject.
 
 A cell is (call, fault). `not_applicable` names, with the reason, the cells that cannot happen; every other
-cell runs. `expected` is the first answer a cell must get (SPEC §4: 502 with `retryable` by status or Zuora
-category, 504 on a timeout; the button answers HTML pages with the same statuses). After it, the caller
+cell runs. `expected` is the first answer a cell must get (the README's response table: 502 with `retryable` by
+status or Zuora category, 504 on a timeout; the button answers HTML pages with the same statuses). After it, the caller
 retries with the same Idempotency-Key (or presses the button again) with the fault cleared, until it succeeds.
 """
 

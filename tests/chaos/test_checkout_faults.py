@@ -47,7 +47,7 @@ def _reach(chaos: Chaos, call: Call) -> None:
     if call.role == "token":
         chaos.server(call.system).expire_tokens()
     if call.cold_catalog:
-        chaos.checkout.service.services.catalog.clear()
+        chaos.checkout.service.deps.catalog.clear()
     if call.after_refusal:
         refusal = zuora_failure(50, "lock contention")
         chaos.sandbox.zuora.add_fault(Fault(path=r"^/v1/orders$", action="refuse", status=200, body=refusal))

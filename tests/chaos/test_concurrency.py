@@ -1,5 +1,5 @@
 """Concurrency: many checkouts of one new customer at once, many copies of one checkout at once, and two tabs
-pushing one Order while Zuora loses an answer. Callers retry as SPEC §4 tells them (409 + Retry-After)."""
+pushing one Order while Zuora loses an answer. Callers retry as the README tells them (409 + Retry-After)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from sandbox.core import Fault
 from sandbox.demo_data import checkout_body
 from sandbox.invoke import checkout_event, invoke
 from sandbox.stack import SIGNING_SECRET, Sandbox
-from sfzsync.store import LOCK_LEASE_SECONDS
+from sfzsync.gateways.dynamodb import LOCK_LEASE_SECONDS
 from tests.chaos.fleet import context, run_once
 from tests.conftest import body_of, header_of
 

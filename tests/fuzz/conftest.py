@@ -13,7 +13,7 @@ from sandbox.api_gateway import LocalApiGateway
 from sandbox.button_client import ButtonClient
 from sandbox.demo_data import PASSWORD, REP, seed_button_data
 from sandbox.stack import SIGNING_SECRET, Sandbox
-from sfzsync.signature import sign
+from sfzsync.checkout.signature import sign
 
 
 @pytest.fixture(autouse=True)

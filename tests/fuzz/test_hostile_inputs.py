@@ -14,7 +14,7 @@ import requests
 from sandbox.api_gateway import LocalApiGateway
 from sandbox.demo_data import checkout_body
 from sandbox.stack import SIGNING_SECRET, Sandbox
-from sfzsync.signature import sign
+from sfzsync.checkout.signature import sign
 
 VALID = json.dumps(checkout_body())
 HUGE_INTEGER = json.dumps(checkout_body()).replace('"billCycleDay": 0', '"billCycleDay": ' + "9" * 5000)

@@ -11,7 +11,7 @@ import requests
 
 from sandbox.api_gateway import LocalApiGateway
 from sandbox.stack import SIGNING_SECRET, Sandbox
-from sfzsync.signature import sign
+from sfzsync.checkout.signature import sign
 from tests.integration.conftest import checkout_body
 
 NUL = "\x00"

@@ -11,8 +11,7 @@ import pytest
 
 from sandbox.core import Fault
 from sandbox.stack import Sandbox
-from sandbox.zuora import zuora_failure
-from sandbox.zuora_catalog import SPARE_PAYMENT_METHODS
+from sandbox.zuora import SPARE_PAYMENT_METHODS, zuora_failure
 from tests.integration.conftest import CheckoutCall, body_of, checkout_body, header_of
 
 ORDERS = r"^/v1/orders$"
@@ -59,7 +58,7 @@ def test_new_customer_gets_account_and_contact_in_one_request_and_a_zuora_order_
     (order,) = _sent_orders(sandbox)
     assert order["newAccount"]["crmId"] == accounts[0]["Id"] == result["salesforceAccountId"]  # type: ignore[index]
     assert len(result["salesforceAccountId"]) == 18
-    # And the 201 body is SPEC §4's
+    # And the 201 body is the README's
     assert result["matchedBy"] == "created"
     assert result["zuoraAccountNumber"].startswith("A")
     assert result["zuoraOrderNumber"].startswith("O-")
@@ -316,11 +315,11 @@ def test_a_retry_after_midnight_sends_zuora_the_first_tries_order_date(
     sandbox: Sandbox, checkout_app: ModuleType
 ) -> None:
     # Given a checkout without orderDate whose Zuora order failed late on 23 November (UTC)
-    from sfzsync.checkout import run_checkout  # after the handler's cold start: its loggers need their parent
+    from sfzsync.checkout.flow import run_checkout
+    from sfzsync.checkout.models import CheckoutRequest
     from sfzsync.errors import UpstreamError
-    from sfzsync.models import CheckoutRequest
 
-    services = checkout_app.service.services
+    services = checkout_app.service.deps
     request = CheckoutRequest.model_validate(checkout_body())
     sandbox.zuora.add_fault(Fault(path=ORDERS, status=500, body={"message": "Internal Server Error"}))
     with pytest.raises(UpstreamError):

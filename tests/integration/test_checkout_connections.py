@@ -7,7 +7,7 @@ from types import ModuleType
 
 from sandbox.invoke import checkout_event, invoke
 from sandbox.stack import SIGNING_SECRET, Sandbox
-from sandbox.zuora_catalog import SPARE_PAYMENT_METHODS
+from sandbox.zuora import SPARE_PAYMENT_METHODS
 from tests.integration.conftest import CheckoutCall, body_of, checkout_body
 
 TOKEN = r"^/services/oauth2/token$"

@@ -1,6 +1,7 @@
-"""SPEC §8: logs carry no secrets, tokens, signatures, session cookies or full email addresses. The whole session is
-audited at its end (tests/log_audit.py); here both flows run, failures included, and what they logged is checked
-against the exact values they handled. The audit itself is shown to catch each kind of leak."""
+"""The README's guarantee: logs carry no secrets, tokens, signatures, session cookies or full email addresses.
+The whole session is audited at its end (tests/log_audit.py); here both flows run, failures included, and what
+they logged is checked against the exact values they handled. The audit itself is shown to catch each kind of
+leak."""
 
 from __future__ import annotations
 
@@ -18,9 +19,8 @@ from sandbox.core import Fault
 from sandbox.demo_data import PASSWORD, REP, seed_button_data
 from sandbox.invoke import checkout_event, invoke
 from sandbox.stack import SIGNING_SECRET, Sandbox
-from sandbox.zuora import zuora_failure
-from sandbox.zuora_catalog import CHECKOUT_PAYMENT_METHOD_ID, SPARE_PAYMENT_METHODS
-from sfzsync.web import OAUTH_COOKIE, SESSION_COOKIE
+from sandbox.zuora import CHECKOUT_PAYMENT_METHOD_ID, SPARE_PAYMENT_METHODS, zuora_failure
+from sfzsync.send_to_zuora.cookies import OAUTH_COOKIE, SESSION_COOKIE
 from tests.integration.conftest import checkout_body
 from tests.log_audit import AUDIT, LogAudit
 

@@ -14,7 +14,7 @@ from sandbox.api_gateway import LocalApiGateway
 from sandbox.button_client import ButtonClient, forms_of, text_of
 from sandbox.demo_data import ADMIN, OUTSIDER, PASSWORD, REP, ButtonData, seed_button_data
 from sandbox.stack import Sandbox
-from sfzsync.web import SESSION_COOKIE, CookieSealer, UserSession
+from sfzsync.send_to_zuora.cookies import SESSION_COOKIE, CookieSealer, UserSession
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -246,6 +246,7 @@ def test_post_with_a_forged_or_expired_session_cookie_is_refused(
 ) -> None:
     preview = _open_preview(client, orderId=data.order_id)
     jar_cookie = next(c for c in client.http.cookies if c.name == SESSION_COOKIE)
+    assert jar_cookie.value is not None
     real = _sealer(sandbox).open_session(jar_cookie.value)
     assert isinstance(real, UserSession)
     value = {

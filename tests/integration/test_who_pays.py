@@ -18,8 +18,7 @@ import pytest
 from sandbox.core import Fault
 from sandbox.invoke import ROOT, checkout_event, invoke
 from sandbox.stack import SIGNING_SECRET, Sandbox
-from sandbox.zuora import zuora_failure
-from sandbox.zuora_catalog import (
+from sandbox.zuora import (
     CHECKOUT_PAYMENT_METHOD_ID,
     PLATFORM_FEE_CHARGE_ID,
     PRO_RATE_PLAN_ID,
@@ -27,8 +26,9 @@ from sandbox.zuora_catalog import (
     SPARE_PAYMENT_METHODS,
     SUPPORT_RATE_PLAN_ID,
     US_RESIDENCY_RATE_PLAN_ID,
+    zuora_failure,
 )
-from sfzsync.signature import sign
+from sfzsync.checkout.signature import sign
 from tests.integration.conftest import CheckoutCall, body_of, checkout_body
 
 OLD = dt.datetime(2019, 3, 1, tzinfo=dt.UTC)

@@ -60,7 +60,7 @@ def run_sam_build(root: Path, env: Mapping[str, str], template: Path = TEMPLATE)
     """`sam build` (no container, cold cache) of the whole template into `root/build`; returns that directory.
 
     SAM keeps its dependency cache in `.aws-sam/deps` under the working directory, so it runs from `root`.
-    Also used by scripts/bench.py (the layer size it reports is this build's).
+    Also used by `make bench` (scripts/bench_measure.py: the layer size it reports is this build's).
     """
     build_dir = root / "build"
     command = [

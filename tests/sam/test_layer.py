@@ -39,7 +39,8 @@ layer, runtime, root, events_file = sys.argv[1:5]
 sys.path.append(root)  # after the layer and the runtime: only the local runner and functions/ come from here
 
 for name in (
-    "sfzsync.service", "sfzsync.button", "sfzsync.api", "sfzsync.page_errors", "sfzsync.web",
+    "sfzsync.checkout.service", "sfzsync.send_to_zuora.service", "sfzsync.checkout.http_errors",
+    "sfzsync.send_to_zuora.http_errors", "sfzsync.send_to_zuora.cookies",
     "aws_lambda_powertools.utilities.idempotency", "aws_lambda_powertools.utilities.parameters",
     "aws_lambda_powertools.event_handler", "aws_lambda_powertools.metrics", "aws_lambda_powertools.tracing",
     "aws_xray_sdk.core", "jwt.algorithms", "simple_salesforce.api", "boto3", "requests",
@@ -115,7 +116,7 @@ def _runtime_stand_in(workdir: Path) -> Path:
 def _button_preview_event(sandbox: Sandbox) -> dict[str, Any]:
     """GET /sfdccpq for an Account, with the session cookie a signed-in rep would carry."""
     from sfzsync.ids import to_18
-    from sfzsync.web import SESSION_COOKIE, CookieSealer, UserSession
+    from sfzsync.send_to_zuora.cookies import SESSION_COOKIE, CookieSealer, UserSession
 
     sf = sandbox.salesforce
     rep = sf.add_user(f"layer-check-{uuid.uuid4().hex[:8]}@example.com", "password-1", name="Layer Check")

@@ -190,32 +190,6 @@ def test_given_sam_build_when_function_is_built_then_it_has_its_own_folder(built
 # --- template audit ---------------------------------------------------------------------------------
 
 
-def test_given_template_when_iam_statements_are_read_then_no_action_is_a_wildcard(
-    template: Mapping[str, Any],
-) -> None:
-    wildcard = [
-        (name, action)
-        for name, statement in iam_statements(template)
-        for action in as_list(statement.get("Action", []))
-        if isinstance(action, str) and "*" in action
-    ]
-
-    assert wildcard == []
-
-
-def test_given_template_when_iam_statements_are_read_then_no_resource_is_a_wildcard(
-    template: Mapping[str, Any],
-) -> None:
-    wildcard = [
-        (name, resource)
-        for name, statement in iam_statements(template)
-        for resource in as_list(statement.get("Resource", []))
-        if is_wildcard_resource(resource)
-    ]
-
-    assert wildcard == []
-
-
 def test_given_template_when_function_policies_are_read_then_all_are_scoped_statements_or_policy_templates(
     template: Mapping[str, Any],
 ) -> None:

@@ -1,5 +1,6 @@
-"""template.yaml audited as deployed: the SAM-transformed template (the roles SAM generates included) grants no
-wildcard, every function logs to its own retained log group, and checkov finds nothing it was not told why."""
+"""template.yaml audited as written and as deployed: neither it nor the SAM-transformed template (the roles SAM
+generates included) grants a wildcard, every function logs to its own retained log group, and checkov finds nothing
+it was not told why."""
 
 from __future__ import annotations
 
@@ -51,22 +52,20 @@ def monkeypatch_module() -> Any:
         yield patch
 
 
-# --- IAM, as deployed ------------------------------------------------------------------------------
+@pytest.fixture(params=["template", "transformed"])
+def audited(request: pytest.FixtureRequest) -> Mapping[str, Any]:
+    """Each test using it runs twice: on template.yaml as written, and on the SAM-transformed template."""
+    found: Mapping[str, Any] = request.getfixturevalue(request.param)
+    return found
 
 
-def test_given_transformed_template_when_roles_are_read_then_sam_generated_one_per_function(
-    transformed: Mapping[str, Any],
+# --- IAM, as written and as deployed ---------------------------------------------------------------
+
+
+def test_given_template_when_iam_statements_are_read_then_no_action_is_a_wildcard(
+    audited: Mapping[str, Any],
 ) -> None:
-    functions = resources_of_type(transformed, "AWS::Lambda::Function")
-    roles = resources_of_type(transformed, "AWS::IAM::Role")
-
-    assert {f"{name}Role" for name in functions} <= roles.keys()
-
-
-def test_given_transformed_template_when_iam_statements_are_read_then_no_action_is_a_wildcard(
-    transformed: Mapping[str, Any],
-) -> None:
-    statements = list(iam_statements(transformed))
+    statements = list(iam_statements(audited))
 
     wildcard = [
         (name, action)
@@ -78,17 +77,29 @@ def test_given_transformed_template_when_iam_statements_are_read_then_no_action_
     assert wildcard == []
 
 
-def test_given_transformed_template_when_iam_statements_are_read_then_no_resource_is_a_wildcard(
-    transformed: Mapping[str, Any],
+def test_given_template_when_iam_statements_are_read_then_no_resource_is_a_wildcard(
+    audited: Mapping[str, Any],
 ) -> None:
     wildcard = [
         (name, resource)
-        for name, statement in iam_statements(transformed)
+        for name, statement in iam_statements(audited)
         for resource in as_list(statement.get("Resource", []))
         if is_wildcard_resource(resource)
     ]
 
     assert wildcard == []
+
+
+# --- IAM, as deployed ------------------------------------------------------------------------------
+
+
+def test_given_transformed_template_when_roles_are_read_then_sam_generated_one_per_function(
+    transformed: Mapping[str, Any],
+) -> None:
+    functions = resources_of_type(transformed, "AWS::Lambda::Function")
+    roles = resources_of_type(transformed, "AWS::IAM::Role")
+
+    assert {f"{name}Role" for name in functions} <= roles.keys()
 
 
 def test_given_transformed_template_when_iam_statements_are_read_then_none_uses_not_action_or_not_resource(

@@ -1,1 +1,26 @@
-"""Salesforce ⇄ Zuora self-service order sync: the domain package shipped in the Lambda layer."""
+"""Salesforce ⇄ Zuora self-service order sync: the domain package shipped in the Lambda layer.
+
+A subpackage per capability over shared gateways and a small kernel:
+
+- `checkout`: `POST /orders`, the checkout API (match or create the Salesforce Account, then Zuora Create Order).
+- `send_to_zuora`: the Salesforce "Send to Zuora" button (`/sfdccpq`): sign-in, preview, push.
+- `gateways`: Salesforce (integration user, and the signed-in user), Zuora, DynamoDB, and the HTTP transport.
+- kernel: `settings` (the environment and the secret, validated once), `clients` (built once per cold start),
+  `errors` (every exception and its HTTP status), `ids` (Salesforce Ids), `observability` (Logger, Tracer,
+  Metrics), `zuora_orders` (the Create Order pieces both capabilities send).
+
+Subpackages are imported by name (`from sfzsync.checkout.service import CheckoutService`): importing the package
+imports nothing else, so each function loads only what its requests need.
+"""
+
+__all__ = [
+    "checkout",
+    "clients",
+    "errors",
+    "gateways",
+    "ids",
+    "observability",
+    "send_to_zuora",
+    "settings",
+    "zuora_orders",
+]

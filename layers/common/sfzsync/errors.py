@@ -1,16 +1,28 @@
-"""Domain exceptions; the handlers map them to HTTP responses in one place (`sfzsync.api`)."""
+"""Every exception the package raises on purpose, and the HTTP status each becomes.
+
+The checkout API maps them to JSON errors in `sfzsync.checkout.http_errors`, the button to HTML pages in
+`sfzsync.send_to_zuora.http_errors`; each class's docstring opens with its status.
+
+    SyncError
+    ├── ConfigurationError          500
+    ├── SignatureError              401
+    ├── InvalidInputError           422  (every bad field, in `problems`)
+    ├── RequestTooLargeError        413
+    ├── IdempotencyKeyReusedError   422
+    ├── AccountConflictError        409
+    ├── CustomerBusyError           409 + Retry-After
+    ├── UpstreamError               502, 504 on a timeout
+    ├── ButtonLinkError             400 (page)
+    ├── LoginRequiredError          302 to Salesforce sign-in (a GET) or 403 (a POST)
+    ├── LoginRefusedError           400 (page)
+    ├── ForbiddenError              403 (page)
+    ├── RecordNotVisibleError       404 (page)
+    └── PushBlockedError            409 (page)
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-
-class SyncError(Exception):
-    """Base of every error this package raises on purpose."""
-
-
-class ConfigurationError(SyncError):
-    """The environment or the secret is missing something or holds something invalid."""
 
 
 @dataclass(frozen=True)
@@ -19,6 +31,18 @@ class FieldProblem:
 
     field: str
     message: str
+
+
+class SyncError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigurationError(SyncError):
+    """500: the environment or the secret is missing something or holds something invalid."""
+
+
+class SignatureError(SyncError):
+    """401: the checkout request's X-Signature is missing, malformed, stale or wrong."""
 
 
 class InvalidInputError(SyncError):
@@ -36,6 +60,10 @@ class InvalidInputError(SyncError):
         return cls(first.field, first.message, *rest)
 
 
+class RequestTooLargeError(SyncError):
+    """413: the request body is far larger than any valid checkout."""
+
+
 class IdempotencyKeyReusedError(SyncError):
     """422: an earlier attempt with this Idempotency-Key carried another body; a retry resumes only its own checkout."""
 
@@ -44,12 +72,8 @@ class AccountConflictError(SyncError):
     """409: the Zuora billing account named in the request is linked to another Salesforce Account."""
 
 
-class SignatureError(SyncError):
-    """The checkout request's X-Signature is missing, stale or wrong."""
-
-
 class CustomerBusyError(SyncError):
-    """Another checkout for the same customer holds the per-customer lock."""
+    """409 with Retry-After: another checkout (or push) for the same customer holds its lock."""
 
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__("another checkout for this customer is in progress")
@@ -57,7 +81,7 @@ class CustomerBusyError(SyncError):
 
 
 class UpstreamError(SyncError):
-    """Salesforce or Zuora refused or failed a call.
+    """502 (504 on a timeout): Salesforce or Zuora refused or failed a call.
 
     `stage` names the step (salesforce_lookup, salesforce_create, zuora_lookup, zuora_order, ...),
     `retryable` says whether the same request may succeed later, `timeout` marks a call that
@@ -86,3 +110,31 @@ class UpstreamError(SyncError):
         self.upstream_request_id = upstream_request_id
         self.retry_after_seconds = retry_after_seconds
         self.definitive = definitive
+
+
+class ButtonLinkError(SyncError):
+    """400 (page): the button URL is not one this deployment serves (unknown org domain, malformed or wrong-type Id)."""
+
+
+class LoginRequiredError(SyncError):
+    """302 to sign-in (GET) or 403 (POST): the user's Salesforce session is missing or expired."""
+
+
+class LoginRefusedError(SyncError):
+    """400 (page): Salesforce refused the authorization code exchange (expired, reused, or PKCE mismatch)."""
+
+
+class ForbiddenError(SyncError):
+    """403 (page): signed in, but not allowed: another org, no session on a POST, or a bad CSRF token."""
+
+
+class RecordNotVisibleError(SyncError):
+    """404 (page): the record does not exist or the signed-in user may not see it."""
+
+
+class PushBlockedError(SyncError):
+    """409 (page): the records changed since the preview and now have a blocking problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems

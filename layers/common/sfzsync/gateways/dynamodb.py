@@ -1,0 +1,114 @@
+"""DynamoDB: the client of a cold start, and the lease-based lock both capabilities take on the table.
+
+A lock (`lock#<sha256(name)>`) serialises what must not run twice at once for one customer or record. It has a
+lease: a lock whose holder died lapses by itself. An owner derived from an Idempotency-Key lets a retry of the
+same request take over the lock its earlier attempt left behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sfzsync.errors import CustomerBusyError
+from sfzsync.gateways.transport import backoff_delay
+from sfzsync.observability import logger
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import DeleteTypeDef
+else:
+    DynamoDBClient = Any
+    DeleteTypeDef = dict
+
+__all__ = ["LOCK_LEASE_SECONDS", "DynamoDBClient", "HeldLock", "RecordLock", "digest", "dynamodb_client"]
+
+LOCK_LEASE_SECONDS = 30
+
+
+def dynamodb_client(connect_timeout: float, read_timeout: float) -> DynamoDBClient:
+    """The DynamoDB client of a cold start: a timeout on every call, botocore's standard retries."""
+    client: DynamoDBClient = boto3.client(
+        "dynamodb",
+        config=Config(
+            connect_timeout=connect_timeout, read_timeout=read_timeout, retries={"max_attempts": 3, "mode": "standard"}
+        ),
+    )
+    return client
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class HeldLock:
+    item_id: str
+    owner: str
+
+
+class RecordLock:
+    """Locks as items of one table (partition key `id`, TTL attribute `expiration`)."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def acquire(self, name: str, wait_seconds: float, idempotency_key: str = "") -> HeldLock:
+        """Take the lock `name`, waiting up to `wait_seconds` (else CustomerBusyError); a retry of the same request
+        (same `idempotency_key`) takes over the lock an earlier try left behind (its answer lost, or its Lambda
+        dead): Powertools keeps live runs of one key apart."""
+        owner = f"key#{digest(idempotency_key)}" if idempotency_key else uuid.uuid4().hex
+        lock = HeldLock(f"lock#{digest(name)}", owner)
+        give_up_at = time.monotonic() + wait_seconds
+        attempt = 0
+        while True:
+            now = time.time()
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item={
+                        "id": {"S": lock.item_id},
+                        "owner": {"S": lock.owner},
+                        "lease_until": {"N": f"{now + LOCK_LEASE_SECONDS:.3f}"},
+                        "expiration": {"N": str(int(now) + LOCK_LEASE_SECONDS * 10)},
+                    },
+                    ConditionExpression="attribute_not_exists(id) OR lease_until < :now OR #owner = :owner",
+                    ExpressionAttributeNames={"#owner": "owner"},
+                    ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}, ":owner": {"S": lock.owner}},
+                )
+                return lock
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+            attempt += 1
+            delay = backoff_delay(attempt, base=0.05, cap=0.5)
+            if time.monotonic() + delay > give_up_at:
+                raise CustomerBusyError(retry_after_seconds=2)
+            time.sleep(delay)
+
+    def release_item(self, lock: HeldLock) -> DeleteTypeDef:
+        """The conditional delete of the lock (still ours), to run alone or inside a transaction."""
+        return {
+            "TableName": self._table,
+            "Key": {"id": {"S": lock.item_id}},
+            "ConditionExpression": "#owner = :owner",
+            "ExpressionAttributeNames": {"#owner": "owner"},
+            "ExpressionAttributeValues": {":owner": {"S": lock.owner}},
+        }
+
+    def release(self, lock: HeldLock) -> None:
+        """Best effort: a lock that cannot be deleted lapses with its lease, and the caller's own outcome stands."""
+        try:
+            self._client.delete_item(**self.release_item(lock))
+        except (ClientError, BotoCoreError) as exc:
+            code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
+            if code != "ConditionalCheckFailedException":
+                logger.warning("lock not released; it lapses with its lease", extra={"code": code})

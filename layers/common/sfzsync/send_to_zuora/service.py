@@ -1,0 +1,210 @@
+"""The Send to Zuora button as a web app: validate the URL, sign the user in (PKCE), preview, push on POST."""
+
+from __future__ import annotations
+
+import time
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+
+from sfzsync.clients import build_clients
+from sfzsync.errors import (
+    ConfigurationError,
+    ForbiddenError,
+    LoginRefusedError,
+    LoginRequiredError,
+    RecordNotVisibleError,
+)
+from sfzsync.gateways.salesforce_user import SalesforceUserGateway, SalesforceWebGateway
+from sfzsync.gateways.transport import RESPONSE_MARGIN_SECONDS, invocation_scope
+from sfzsync.ids import to_18
+from sfzsync.observability import logger
+from sfzsync.send_to_zuora.cookies import (
+    OAUTH_COOKIE,
+    OAUTH_SECONDS,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    CookieSealer,
+    PendingLogin,
+    UserSession,
+    clear_cookie,
+    new_id,
+    new_pkce_pair,
+    set_cookie,
+)
+from sfzsync.send_to_zuora.flow import PushOutcome, SendToZuoraFlow
+from sfzsync.send_to_zuora.store import DynamoDBPushStore
+from sfzsync.send_to_zuora.target import ButtonTarget, parse_target
+from sfzsync.send_to_zuora.views import render_account_preview, render_order_preview, render_result
+from sfzsync.settings import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """What the handler passes in: where the API lives (for redirects) and the browser's cookies."""
+
+    base_path: str
+    callback_url: str
+    cookies: dict[str, str]
+    origin: str | None = None
+    host: str | None = None
+
+
+@dataclass
+class PageResponse:
+    status: int
+    html: str | None = None
+    location: str | None = None
+    cookies: list[str] = field(default_factory=list)
+
+
+class SendToZuoraService:
+    """Built once per cold start; each method turns one browser request into one page or redirect."""
+
+    def __init__(self, settings: Settings, salesforce: SalesforceUserGateway, flow: SendToZuoraFlow) -> None:
+        org, send = settings.secret.salesforce, settings.secret.sendToZuora
+        if send.sessionKey is None or len(send.sessionKey.get_secret_value()) < 32:
+            raise ConfigurationError("sendToZuora.sessionKey must hold at least 32 random characters")
+        if not org.orgId or not org.allowedDomains:
+            raise ConfigurationError("salesforce.orgId and salesforce.allowedDomains are required for the button")
+        self._settings = settings
+        self._org_id = to_18(org.orgId)
+        self._allowed = org.allowedDomains
+        self._sealer = CookieSealer(send.sessionKey.get_secret_value())
+        self._salesforce = salesforce
+        self._flow = flow
+
+    @classmethod
+    def from_environment(cls) -> SendToZuoraService:
+        settings = load_settings()
+        runtime, secret = settings.runtime, settings.secret
+        clients = build_clients(settings)
+        send = secret.sendToZuora
+        salesforce = SalesforceWebGateway(
+            secret.salesforce,
+            clients.http,
+            send.productRatePlanField,
+            send.productRatePlanChargeField,
+            send.multiCurrency,
+        )
+        flow = SendToZuoraFlow(
+            clients.zuora,
+            DynamoDBPushStore(clients.dynamodb, runtime.idempotency_table),
+            send,
+            to_18(secret.salesforce.orgId or ""),
+            runtime.lock_wait_seconds * 2,
+        )
+        return cls(settings, salesforce, flow)
+
+    def callback_url(self, fallback: str) -> str:
+        return self._settings.secret.sendToZuora.callbackUrl or fallback
+
+    def scope(self, remaining_seconds: float, track_id: str | None) -> AbstractContextManager[None]:
+        """Outbound calls inside are bounded by the invocation's remaining time and tagged with its request id."""
+        return invocation_scope(remaining_seconds - RESPONSE_MARGIN_SECONDS, track_id)
+
+    # --- GET /sfdccpq ----------------------------------------------------------------------------
+    def open(self, params: dict[str, str], request: HttpRequest) -> PageResponse:
+        target = parse_target(params, self._allowed)
+        session = self._session(request, target.domain)
+        if session is None:
+            return self._start_login(target, request)
+        try:
+            return PageResponse(200, self._preview(target, session))
+        except LoginRequiredError:
+            return self._start_login(target, request)
+
+    def _start_login(self, target: ButtonTarget, request: HttpRequest) -> PageResponse:
+        verifier, challenge = new_pkce_pair()
+        login = PendingLogin(
+            new_id(), verifier, target.domain, target.param, target.record_id, time.time() + OAUTH_SECONDS
+        )
+        location = self._salesforce.authorize_url(
+            target.domain, request.callback_url, self._sealer.sign_state(login.nonce), challenge
+        )
+        cookie = set_cookie(OAUTH_COOKIE, self._sealer.seal_login(login), OAUTH_SECONDS, self._cookie_path(request))
+        return PageResponse(302, location=location, cookies=[cookie])
+
+    # --- GET /sfdccpq/callback -------------------------------------------------------------------
+    def callback(self, params: dict[str, str], request: HttpRequest) -> PageResponse:
+        if params.get("error"):
+            raise LoginRefusedError(f"Salesforce sign-in did not complete ({params['error']}); open the button again.")
+        login = self._sealer.open_login(request.cookies.get(OAUTH_COOKIE))
+        nonce = self._sealer.state_nonce(params.get("state"))
+        if login is None or nonce is None or nonce != login.nonce or not params.get("code"):
+            raise LoginRefusedError("This sign-in was not started here or has expired; open the button again.")
+        identity, token, instance_url = self._salesforce.sign_in(
+            login.domain, params["code"], login.code_verifier, request.callback_url
+        )
+        if identity.org_id != self._org_id:
+            logger.warning("sign-in from another org refused", extra={"org_id": identity.org_id})
+            raise ForbiddenError("You signed in to a Salesforce org this service does not serve.")
+        session = UserSession(
+            new_id(),
+            identity.user_id,
+            identity.org_id,
+            login.domain,
+            token,
+            instance_url,
+            identity.name,
+            time.time() + SESSION_SECONDS,
+        )
+        path = self._cookie_path(request)
+        target = ButtonTarget(login.domain, login.record_param, login.record_id)
+        cookies = [
+            set_cookie(SESSION_COOKIE, self._sealer.seal_session(session), SESSION_SECONDS, path),
+            clear_cookie(OAUTH_COOKIE, path),
+        ]
+        return PageResponse(303, location=f"{request.base_path}/sfdccpq?{target.query()}", cookies=cookies)
+
+    # --- POST /sfdccpq ---------------------------------------------------------------------------
+    def push(self, form: dict[str, str], request: HttpRequest) -> PageResponse:
+        if request.origin and request.host and request.origin.split("://")[-1] != request.host:
+            raise ForbiddenError("This request came from another site; use the button in Salesforce.")
+        target = parse_target(form, self._allowed)
+        session = self._session(request, target.domain)
+        if session is None:
+            raise ForbiddenError("Your session expired; open the button in Salesforce again.")
+        if not self._sealer.csrf_valid(session, target.record_id, form.get("csrf")):
+            raise ForbiddenError("This form is not valid for this record any more; open the button again.")
+        try:
+            outcome, title = self._push(target, session)
+        except LoginRequiredError:
+            raise ForbiddenError("Your Salesforce session expired; open the button in Salesforce again.") from None
+        return PageResponse(200, render_result(title, outcome))
+
+    def _push(self, target: ButtonTarget, session: UserSession) -> tuple[PushOutcome, str]:
+        user = session.user_id
+        if target.param == "accountId":
+            account = self._salesforce.read_account(session, target.record_id)
+            if account is None:
+                raise RecordNotVisibleError(target.kind)
+            return self._flow.push_account(account, user), account.name
+        found = self._salesforce.read_order(session, target.record_id)
+        if found is None:
+            raise RecordNotVisibleError(target.kind)
+        order, account = found
+        return self._flow.push_order(order, account, user), f"Order {order.order_number}"
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _session(self, request: HttpRequest, domain: str) -> UserSession | None:
+        session = self._sealer.open_session(request.cookies.get(SESSION_COOKIE))
+        if session is None or session.domain != domain or session.org_id != self._org_id:
+            return None
+        return session
+
+    def _preview(self, target: ButtonTarget, session: UserSession) -> str:
+        csrf = self._sealer.csrf_token(session, target.record_id)
+        form = {"sfdc": target.domain, target.param: target.record_id, "csrf": csrf}
+        if target.param == "accountId":
+            account = self._salesforce.read_account(session, target.record_id)
+            if account is None:
+                raise RecordNotVisibleError(target.kind)
+            return render_account_preview(self._flow.plan_account(account), form, session)
+        found = self._salesforce.read_order(session, target.record_id)
+        if found is None:
+            raise RecordNotVisibleError(target.kind)
+        return render_order_preview(self._flow.plan_order(*found), form, session)
+
+    @staticmethod
+    def _cookie_path(request: HttpRequest) -> str:
+        return f"{request.base_path}/sfdccpq"

@@ -1,0 +1,195 @@
+"""Server-rendered HTML for the Send to Zuora button: every value escaped, no script, no third-party asset."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable, Sequence
+from html import escape
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sfzsync.send_to_zuora.cookies import UserSession
+    from sfzsync.send_to_zuora.flow import AccountPlan, OrderPlan, PushOutcome
+
+_CSS = """
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f4f6f9;color:#181b20}
+main{max-width:880px;margin:32px auto;padding:28px 36px;background:#fff;border-radius:8px;
+box-shadow:0 1px 4px rgba(0,0,0,.12)}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:24px 0 8px}
+.sub{color:#5a6270;margin:0 0 16px}
+table{border-collapse:collapse;width:100%;margin:8px 0}
+th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e3e6ea;vertical-align:top;white-space:nowrap}
+td:first-child{white-space:normal}
+th{background:#f8f9fb;font-weight:600;font-size:13px;color:#414854}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 18px;margin:8px 0}dt{color:#5a6270}dd{margin:0}
+.problems{background:#fff4f2;border:1px solid #f3c2bb;border-radius:6px;padding:10px 18px;margin:16px 0}
+.problems li{margin:4px 0}
+.ok{background:#f1faf3;border:1px solid #b9e3c3;border-radius:6px;padding:10px 18px;margin:16px 0}
+.error{background:#fff4f2;border:1px solid #f3c2bb;border-radius:6px;padding:10px 18px;margin:16px 0}
+button{font:inherit;font-weight:600;background:#0b5cab;color:#fff;border:0;border-radius:6px;padding:10px 22px;
+cursor:pointer}button:disabled{background:#a8b3c0;cursor:not-allowed}
+code{font-size:13px;background:#f1f3f6;padding:1px 5px;border-radius:4px}
+.muted{color:#5a6270;font-size:13px}
+"""
+
+_CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode("utf-8")).digest()).decode("ascii")
+
+CONTENT_SECURITY_POLICY = (
+    f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def e(value: object) -> str:
+    """Escape any value for HTML text or a quoted attribute."""
+    return escape("" if value is None else str(value), quote=True)
+
+
+def page(title: str, body: str, subtitle: str | None = None) -> str:
+    """A whole document; `body` must already be HTML built with `e()`."""
+    sub = f'<p class="sub">{e(subtitle)}</p>' if subtitle else ""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{e(title)} · Send to Zuora</title><style>{_CSS}</style></head>"
+        f"<body><main><h1>{e(title)}</h1>{sub}{body}</main></body></html>"
+    )
+
+
+def definition_list(rows: Iterable[tuple[str, object]], element_id: str | None = None) -> str:
+    attribute = f' id="{e(element_id)}"' if element_id else ""
+    items = "".join(
+        f"<dt>{e(label)}</dt><dd>{e(value) if value not in (None, '') else '—'}</dd>" for label, value in rows
+    )
+    return f"<dl{attribute}>{items}</dl>"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]], element_id: str) -> str:
+    head = "".join(f"<th>{e(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{e(c) if c not in (None, '') else '—'}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f'<table id="{e(element_id)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def problems_box(problems: Sequence[str]) -> str:
+    if not problems:
+        return ""
+    items = "".join(f"<li>{e(p)}</li>" for p in problems)
+    return (
+        f'<div class="problems" id="problems"><strong>Fix these in Salesforce before sending:</strong>'
+        f"<ul>{items}</ul></div>"
+    )
+
+
+def send_form(action: str, fields: dict[str, str], enabled: bool, label: str) -> str:
+    hidden = "".join(f'<input type="hidden" name="{e(k)}" value="{e(v)}">' for k, v in fields.items())
+    disabled = "" if enabled else " disabled"
+    button = f'<button id="send" type="submit"{disabled}>{e(label)}</button>'
+    return f'<form method="post" action="{e(action)}">{hidden}{button}</form>'
+
+
+def error_page(title: str, message: str, what_to_do: str | None = None) -> str:
+    hint = f"<p>{e(what_to_do)}</p>" if what_to_do else ""
+    return page(title, f'<div class="error" id="error"><p>{e(message)}</p>{hint}</div>')
+
+
+# --- the pages of the flow --------------------------------------------------------------------------------------
+
+
+def _account_section(plan: AccountPlan) -> str:
+    account, contact = plan.account, plan.account.contact
+    billing = account.billing
+    address = ", ".join(
+        p for p in (billing.street, billing.city, billing.state, billing.postal_code, billing.country) if p
+    )
+    rows = [
+        ("Zuora will", plan.action),
+        ("Name", account.name),
+        ("Currency", plan.currency),
+        ("CRM Account ID", account.account_id),
+        ("Bill-to contact", f"{contact.first_name or ''} {contact.last_name}".strip() if contact else None),
+        ("Bill-to email", contact.email if contact else None),
+        ("Bill-to address", address),
+    ]
+    return "<h2>Zuora account</h2>" + definition_list(rows, "zuora-account")
+
+
+def render_account_preview(plan: AccountPlan, form: dict[str, str], session: UserSession) -> str:
+    body = (
+        problems_box(plan.problems)
+        + _account_section(plan)
+        + send_form("sfdccpq", form, not plan.problems, "Send to Zuora")
+        + f'<p class="muted">Signed in to Salesforce as {e(session.user_name)}.</p>'
+    )
+    return page(f"Send {plan.account.name} to Zuora", body, "Preview: nothing has been sent yet.")
+
+
+def render_order_preview(plan: OrderPlan, form: dict[str, str], session: UserSession) -> str:
+    order = plan.order
+    subscription = definition_list(
+        [
+            ("Zuora will", "create one subscription"),
+            ("Term", plan.term_label),
+            ("Start", plan.start.isoformat()),
+            ("Order status", order.status),
+        ],
+        "zuora-subscription",
+    )
+    lines = table(
+        ["Product", "Zuora rate plan", "Quantity", "Start", "Term", "Charge", "Billing"],
+        [
+            (
+                lp.line.product_name,
+                lp.line.rate_plan_id,
+                f"{lp.line.quantity:g}",
+                lp.start,
+                lp.term,
+                lp.line.charge_type,
+                lp.line.billing_frequency,
+            )
+            for lp in plan.lines
+        ],
+        "order-lines",
+    )
+    body = (
+        problems_box(plan.problems)
+        + _account_section(plan.account_plan)
+        + "<h2>Subscription</h2>"
+        + subscription
+        + lines
+        + send_form("sfdccpq", form, not plan.problems, "Send to Zuora")
+        + f'<p class="muted">Signed in to Salesforce as {e(session.user_name)}.</p>'
+    )
+    return page(f"Send Order {order.order_number} to Zuora", body, "Preview: nothing has been sent yet.")
+
+
+def render_result(title: str, outcome: PushOutcome) -> str:
+    numbers = (
+        f'<dl id="result-numbers"><dt>Zuora account</dt><dd id="zuora-account-number">'
+        f"{e(outcome.zuora_account_number)}</dd>"
+    )
+    if outcome.order_number:
+        numbers += (
+            f'<dt>Zuora order</dt><dd id="zuora-order-number">{e(outcome.order_number)}</dd>'
+            f'<dt>Subscriptions</dt><dd id="subscription-numbers">'
+            f"{e(', '.join(outcome.subscription_numbers))}</dd>"
+        )
+    numbers += "</dl>"
+    if outcome.already_sent:
+        sent = outcome.already_sent
+        message = f"This Order was already sent to Zuora on {sent.sent_at[:10]}; nothing new was created."
+        box = f'<div class="ok" id="result" data-outcome="already-sent"><p>{e(message)}</p>{numbers}</div>'
+    else:
+        account = f"Zuora account {outcome.zuora_account_number} {outcome.account_action}"
+        message = f"Sent to Zuora: {account}" + (", order and subscription created." if outcome.order_number else ".")
+        box = f'<div class="ok" id="result" data-outcome="sent"><p>{e(message)}</p>{numbers}</div>'
+    return page(f"{title}: sent to Zuora" if not outcome.already_sent else f"{title}: already in Zuora", box)

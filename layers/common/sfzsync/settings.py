@@ -1,0 +1,175 @@
+"""Configuration: the environment and the one Secrets Manager secret, validated once per cold start."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, ValidationError, model_validator
+
+from sfzsync.errors import ConfigurationError
+
+FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$")]
+MatchRule = Literal["contact_email", "person_account_email", "account_domain"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SalesforceSettings(_Section):
+    loginUrl: Annotated[str, StringConstraints(pattern=r"^https?://[^/\s]+/?$")]
+    authFlow: Literal["client_credentials", "jwt_bearer"] = "client_credentials"
+    clientId: str
+    clientSecret: SecretStr | None = None
+    username: str | None = None
+    privateKey: SecretStr | None = None
+    jwtAudience: str = Field("https://login.salesforce.com", description="`aud` of the JWT bearer assertion.")
+    emailInternationalization: bool = Field(
+        False, description="The org has Email Address Internationalization on: non-ASCII local parts are accepted."
+    )
+    apiVersion: Annotated[str, StringConstraints(pattern=r"^\d{2,3}\.0$")] = "62.0"
+    orgId: str | None = None
+    allowedDomains: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _flow_has_its_credentials(self) -> SalesforceSettings:
+        if self.authFlow == "client_credentials" and self.clientSecret is None:
+            raise ValueError("authFlow client_credentials needs clientSecret")
+        if self.authFlow == "jwt_bearer" and (self.username is None or self.privateKey is None):
+            raise ValueError("authFlow jwt_bearer needs username and privateKey")
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return self.loginUrl.rstrip("/")
+
+
+class ZuoraSettings(_Section):
+    baseUrl: Annotated[str, StringConstraints(pattern=r"^https?://[^/\s]+/?$")]
+    clientId: str
+    clientSecret: SecretStr
+    zuoraVersion: str = "2025-08-12"
+
+    @property
+    def base_url(self) -> str:
+        return self.baseUrl.rstrip("/")
+
+
+SigningSecret = Annotated[SecretStr, Field(min_length=16)]
+
+
+class CheckoutSettings(_Section):
+    signingSecrets: Annotated[list[SigningSecret], Field(min_length=1, max_length=2)] = Field(
+        description="The current secret first; during a rotation, the previous one second."
+    )
+    signatureToleranceSeconds: int = Field(300, ge=30, le=900)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_secret_of_earlier_releases(cls, data: object) -> object:
+        """`signingSecret` (one secret), as earlier releases had it, still reads as a list of one."""
+        if isinstance(data, dict) and "signingSecret" in data:
+            if "signingSecrets" in data:
+                raise ValueError("give signingSecrets only (signingSecret is its older, single-secret form)")
+            data = {**data, "signingSecrets": [data["signingSecret"]]}
+            del data["signingSecret"]
+        return data
+
+
+class SendToZuoraSettings(_Section):
+    sessionKey: SecretStr | None = Field(None, description="Seals the button's cookies; 32+ random characters.")
+    productRatePlanField: FieldName = "Zuora_Product_Rate_Plan_Id__c"
+    productRatePlanChargeField: FieldName | None = Field(
+        "Zuora_Product_Rate_Plan_Charge_Id__c", description="Product2 field naming the per-unit charge for quantities."
+    )
+    defaultCurrency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+    multiCurrency: bool = Field(False, description="Read CurrencyIsoCode (only in multi-currency orgs).")
+    callbackUrl: Annotated[str, StringConstraints(pattern=r"^https://[^\s]+/sfdccpq/callback$")] | None = Field(
+        None, description="The Connected App's callback URL; defaults to this API's own /sfdccpq/callback."
+    )
+
+
+class MatchingSettings(_Section):
+    rules: Annotated[list[MatchRule], Field(min_length=1)] = ["contact_email", "account_domain"]
+    domainField: FieldName | None = None
+
+
+class SecretDocument(_Section):
+    salesforce: SalesforceSettings
+    zuora: ZuoraSettings
+    checkout: CheckoutSettings
+    sendToZuora: SendToZuoraSettings = Field(default_factory=SendToZuoraSettings)
+    matching: MatchingSettings = Field(default_factory=MatchingSettings)
+    accountDefaults: dict[FieldName, str | bool | int] = Field(default_factory=dict)
+
+
+class RuntimeSettings(_Section):
+    """Knobs from the environment (template.yaml sets them; the defaults suit production)."""
+
+    secret_id: str
+    idempotency_table: str
+    connect_timeout: float = 3.05
+    read_timeout: float = 10.0
+    lock_wait_seconds: float = 4.0
+    idempotency_expiry_seconds: int = 86_400
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    runtime: RuntimeSettings
+    secret: SecretDocument
+
+
+def runtime_settings_from_env(environ: dict[str, str] | None = None) -> RuntimeSettings:
+    env = os.environ if environ is None else environ
+    missing = [name for name in ("SECRET_ID", "IDEMPOTENCY_TABLE") if not env.get(name)]
+    if missing:
+        raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
+    values: dict[str, object] = {"secret_id": env["SECRET_ID"], "idempotency_table": env["IDEMPOTENCY_TABLE"]}
+    for field, name in (
+        ("connect_timeout", "UPSTREAM_CONNECT_TIMEOUT_SECONDS"),
+        ("read_timeout", "UPSTREAM_READ_TIMEOUT_SECONDS"),
+        ("lock_wait_seconds", "CUSTOMER_LOCK_WAIT_SECONDS"),
+    ):
+        if env.get(name):
+            values[field] = env[name]
+    try:
+        return RuntimeSettings.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid environment: {exc}") from exc
+
+
+def parse_secret(document: object) -> SecretDocument:
+    """Validate the secret's JSON; the error names the fields, never their values."""
+    try:
+        return SecretDocument.model_validate(document)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"invalid secret document: {problems}") from None
+
+
+def load_settings() -> Settings:
+    """Read the environment and the secret (through Powertools Parameters, cached) and validate both."""
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+    from botocore.config import Config
+
+    runtime = runtime_settings_from_env()
+    # From boto3's default session, as the handlers' DynamoDB client is: one botocore session per cold start loads
+    # the endpoint rules and service data once (left alone, Powertools would build a second session).
+    client = boto3.client(
+        "secretsmanager",
+        config=Config(
+            connect_timeout=runtime.connect_timeout,
+            read_timeout=runtime.read_timeout,
+            retries={"max_attempts": 3, "mode": "standard"},
+        ),
+    )
+    provider = parameters.SecretsProvider(boto3_client=client)
+    try:
+        document = provider.get(runtime.secret_id, transform="json")
+    except parameters.exceptions.TransformParameterError:
+        raise ConfigurationError(f"secret {runtime.secret_id} is not valid JSON") from None
+    return Settings(runtime=runtime, secret=parse_secret(document))

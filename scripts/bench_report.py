@@ -1,0 +1,254 @@
+"""The report half of `scripts/bench.py` (`make bench`): docs/benchmarks.md, its targets, findings and tables,
+from the measured results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import statistics
+from collections import Counter
+from pathlib import Path
+
+from bench_measure import WARM_UPS, ColdStart, LayerSize, ScenarioResult
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = (len(ordered) - 1) * pct / 100
+    low, high = int(rank), min(int(rank) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or platform.machine()
+    with_cpuinfo = Path("/proc/cpuinfo")
+    if with_cpuinfo.exists():
+        for line in with_cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": f"{cpu} ({platform.machine()})",
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "os": f"{platform.system()} {platform.release()}",
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _span(values: list[int]) -> str:
+    low, high = min(values), max(values)
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def scenario_table(result: ScenarioResult, cold: ColdStart | None, latency: float) -> list[str]:
+    counts = result.counts
+    ms = [s * 1000 for s in result.seconds]
+    p50, p95 = percentile(ms, 50), percentile(ms, 95)
+    upstream = [c.upstream for c in counts]
+    floor = statistics.median(upstream) * latency * 1000
+    ratio = f"{p50 / floor:.2f}" if floor else "n/a (no Salesforce or Zuora call)"
+    ratio95 = f"{p95 / floor:.2f}" if floor else "n/a"
+    ops = Counter[str]()
+    for c in counts:
+        ops.update(c.dynamodb_ops)
+    dynamo_ops = ", ".join(f"{op} {n / len(counts):g}" for op, n in sorted(ops.items())) or "none"
+    rows = [
+        ("Salesforce round trips / request", _span([c.salesforce for c in counts])),
+        ("  of which authentication", _span([c.salesforce_auth for c in counts])),
+        ("Zuora round trips / request", _span([c.zuora for c in counts])),
+        ("  of which authentication", _span([c.zuora_auth for c in counts])),
+        ("DynamoDB round trips / request", f"{_span([c.dynamodb for c in counts])} ({dynamo_ops})"),
+        ("Secrets Manager round trips / request", _span([c.secrets for c in counts])),
+        ("New TCP connections / request", _span([c.new_connections for c in counts])),
+        (
+            "Cold start + first request: SF/Z/DDB/SM round trips, auth",
+            f"{result.first.salesforce}/{result.first.zuora}/{result.first.dynamodb}/{result.first.secrets}, "
+            f"auth {result.first.salesforce_auth + result.first.zuora_auth}",
+        ),
+        (f"Warm wall p50 / p95 (N={len(ms)})", f"{p50:.1f} ms / {p95:.1f} ms"),
+        (
+            f"Physical minimum (SF+Z round trips x {latency * 1000:g} ms)",
+            f"{floor:.0f} ms" if floor else "0 ms",
+        ),
+        ("Wall / minimum, p50 (p95)", f"{ratio} ({ratio95})"),
+        ("Overhead above the minimum, p50", f"{p50 - floor:.1f} ms"),
+        (
+            "  of which inside moto (DynamoDB) / inside the simulators, median",
+            f"{statistics.median(c.aws_seconds for c in counts) * 1000:.1f} ms / "
+            f"{statistics.median(c.sim_seconds for c in counts) * 1000:.1f} ms",
+        ),
+        ("Wall without the emulators' own time / minimum, p50", _own_ratio(result, floor)),
+    ]
+    if cold is not None:
+
+        def fastest_and_median(values: list[float]) -> str:
+            return f"{min(values) * 1000:.0f} ms / {statistics.median(values) * 1000:.0f} ms"
+
+        rows += [
+            (
+                f"Cold start of `{cold.function}`, fastest / median of {len(cold.app_seconds)}",
+                fastest_and_median(cold.app_seconds),
+            ),
+            (f"Its third-party imports alone ({cold.modules} modules)", fastest_and_median(cold.libs_seconds)),
+            (
+                "Cold start / third-party imports: fastest runs (median of the pairs' ratios)",
+                f"{cold.ratio:.2f} ({cold.pair_ratio:.2f})",
+            ),
+            ("  the same in CPU time, fastest runs", f"{cold.cpu_ratio:.2f}"),
+        ]
+        if cold.source_app_seconds:
+            rows.append(
+                (
+                    "Compiled from source, stdlib excepted (as in Lambda): cold start / imports, fastest",
+                    f"{min(cold.source_app_seconds) * 1000:.0f} ms / {min(cold.source_libs_seconds) * 1000:.0f} ms "
+                    f"({cold.source_ratio:.2f})",
+                )
+            )
+    rows.append(("Peak RSS of the worker process", f"{result.maxrss_kib / 1024:.0f} MiB"))
+    lines = [f"### {result.scenario.title}", "", "| metric | value |", "| --- | --- |"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    return [*lines, ""]
+
+
+def _own_time_ms(result: ScenarioResult) -> list[float]:
+    """Each request's wall time less the time spent inside moto and inside the simulators (latency excluded)."""
+    return [(s - c.aws_seconds - c.sim_seconds) * 1000 for s, c in zip(result.seconds, result.counts, strict=True)]
+
+
+def _own_ratio(result: ScenarioResult, floor_ms: float) -> str:
+    return f"{percentile(_own_time_ms(result), 50) / floor_ms:.2f}" if floor_ms else "n/a"
+
+
+def findings(results: list[ScenarioResult], latency: float) -> list[str]:
+    """Where the warm overhead of the checkout scenarios goes, from this run's own figures."""
+    lines = []
+    for r in results:
+        floor = statistics.median([c.upstream for c in r.counts]) * latency * 1000
+        if not (r.scenario.checkout and floor):
+            continue
+        p50 = percentile([s * 1000 for s in r.seconds], 50)
+        moto = statistics.median(c.aws_seconds for c in r.counts) * 1000
+        sims = statistics.median(c.sim_seconds for c in r.counts) * 1000
+        dynamodb = statistics.median(c.dynamodb for c in r.counts)
+        lines.append(
+            f"- {r.scenario.name}: {p50 - floor:.0f} ms above the {floor:.0f} ms minimum at p50; {moto:.0f} ms of it "
+            f"inside moto ({dynamodb:g} DynamoDB round trips), {sims:.0f} ms inside the simulators' own handling, "
+            f"{p50 - floor - moto - sims:.0f} ms in the handler process (our code and Powertools, botocore and "
+            "requests building, signing and parsing every request, and the loopback transfers)."
+        )
+    return lines
+
+
+def targets(
+    results: list[ScenarioResult], colds: dict[str, ColdStart], layer: LayerSize | None, latency: float
+) -> list[str]:
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    lines = ["| target | measured | |", "| --- | --- | --- |"]
+    for r in results:
+        worst = max(c.upstream for c in r.counts)
+        auth = max(c.salesforce_auth + c.zuora_auth for c in r.counts)
+        limit = 0 if r.scenario.name == "replay" else 3
+        if r.scenario.checkout:
+            lines.append(
+                f"| {r.scenario.name}: Salesforce + Zuora round trips <= {limit} | {worst} | "
+                f"{verdict(worst <= limit)} |"
+            )
+        lines.append(
+            f"| {r.scenario.name}: no authentication call while tokens are valid | {auth} | {verdict(auth == 0)} |"
+        )
+        floor = statistics.median([c.upstream for c in r.counts]) * latency
+        if r.scenario.checkout and floor:
+            ratio = percentile(r.seconds, 50) / floor
+            lines.append(
+                f"| {r.scenario.name}: warm wall / minimum at p50 <= 1.10 | {ratio:.2f} | {verdict(ratio <= 1.10)} |"
+            )
+        secrets = max(c.secrets for c in r.counts)
+        lines.append(
+            f"| {r.scenario.name}: Secrets Manager only at cold start | {r.first.secrets} cold, {secrets} warm | "
+            f"{verdict(r.first.secrets == 1 and secrets == 0)} |"
+        )
+    for cold in colds.values():
+        lines.append(
+            f"| cold start of `{cold.function}` <= 1.25 x its third-party imports | {cold.ratio:.2f} "
+            f"(CPU {cold.cpu_ratio:.2f}, median of pairs {cold.pair_ratio:.2f}) | "
+            f"{verdict(cold.ratio <= 1.25)} |"
+        )
+    if layer is not None:
+        mb = layer.unzipped / 1e6
+        lines.append(f"| built layer <= 45 MB unzipped | {mb:.1f} MB | {verdict(mb <= 45)} |")
+    return lines
+
+
+def report(
+    results: list[ScenarioResult],
+    colds: dict[str, ColdStart],
+    layer: LayerSize | None,
+    *,
+    latency: float,
+    requests: int,
+    command: str,
+    loads: tuple[float, float] = (0.0, 0.0),
+) -> str:
+    info = machine()
+    load = " / ".join(f"{a:.2f}" for a in loads)
+    lines = [
+        "# Benchmarks",
+        "",
+        "Produced by `scripts/bench.py` (`make bench`); rerun it to refresh this page. What each figure means and",
+        "how it is measured is in the script's docstring; in short: the real handlers run in a worker process",
+        "against the sandbox, every Salesforce and Zuora call waits a fixed injected latency, round trips are",
+        "counted at the servers (simulator call logs; DynamoDB and Secrets Manager at the moto server's WSGI app),",
+        "and the *physical minimum* of a request is its Salesforce + Zuora round trips times that latency.",
+        "",
+        f"- Command: `{command}`",
+        f"- Injected latency: {latency * 1000:g} ms on every Salesforce and Zuora call; N = {requests} warm requests "
+        f"per scenario after {WARM_UPS} warm-ups",
+        f"- Machine: {info['cpu']}, {info['cores']} cores, {info['os']}, Python {info['python']}",
+        f"- Date: {info['date']}; load average before / after: {load}",
+        "",
+        "## Targets",
+        "",
+        *targets(results, colds, layer, latency),
+        "",
+        "## Where the warm overhead goes",
+        "",
+        "The minimum counts only Salesforce and Zuora. Each checkout also makes its DynamoDB round trips (idempotency",
+        "record claimed and completed, checkpoint read, customer lock taken, lock released with the checkpoint saved),",
+        "which here go to moto on loopback, and the simulators spend some time handling each call on top of the",
+        "injected latency. All servers keep connections alive and answer with TCP_NODELAY, as the real services do,",
+        "so no warm request pays a TCP or TLS handshake (see *New TCP connections*).",
+        "",
+        *findings(results, latency),
+        "",
+        "## Scenarios",
+        "",
+    ]
+    for result in results:
+        lines += scenario_table(result, colds.get(result.scenario.function), latency)
+    if layer is not None:
+        lines += [
+            "## Built layer (`sam build`, CommonLayer)",
+            "",
+            "| metric | value |",
+            "| --- | --- |",
+            f"| unzipped | {layer.unzipped / 1e6:.1f} MB ({layer.unzipped / 2**20:.1f} MiB, {layer.files} files) |",
+            f"| zipped (deflate) | {layer.zipped / 1e6:.1f} MB ({layer.zipped / 2**20:.1f} MiB) |",
+            "| largest entries | " + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in layer.top) + " |",
+            "",
+            "`layers/common/Makefile` installs the arm64 wheels; `layers/common/slim_layer.py` then removes what",
+            "the python3.13 runtime provides (boto3, botocore, s3transfer, jmespath, python-dateutil, six, urllib3)",
+            "and files no code path reads (C and Cython sources and headers, type stubs, console scripts,",
+            "simple-salesforce's Metadata API WSDL, Powertools' Swagger UI assets), and says why zeep and lxml stay.",
+            "`tests/sam/test_layer.py` runs both handlers from the built layer alone.",
+            "",
+        ]
+    for cold in colds.values():
+        if cold.failed:
+            lines += [f"Modules of `{cold.function}` that did not import on their own: {', '.join(cold.failed)}", ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,56 @@
+"""Sealed session and sign-in cookies, the signed OAuth state, CSRF tokens and PKCE."""
+
+from __future__ import annotations
+
+import time
+
+from sfzsync.send_to_zuora.cookies import CookieSealer, new_pkce_pair
+from tests.unit.send_to_zuora.fakes import KEY, session
+
+
+def test_sealed_session_opens_only_with_the_same_key_and_unchanged() -> None:
+    sealer = CookieSealer(KEY)
+    token = sealer.seal_session(session())
+
+    assert sealer.open_session(token) == session(expires_at=sealer.open_session(token).expires_at)  # type: ignore[union-attr]
+    assert CookieSealer("x" * 40).open_session(token) is None
+    tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    assert sealer.open_session(tampered) is None
+    assert "token" not in token
+
+
+def test_expired_session_does_not_open() -> None:
+    sealer = CookieSealer(KEY)
+    assert sealer.open_session(sealer.seal_session(session(expires_at=time.time() - 1))) is None
+
+
+def test_a_login_cookie_cannot_be_replayed_as_a_session_cookie() -> None:
+    sealer = CookieSealer(KEY)
+    token = sealer.seal("sfz_oauth", {"expires_at": time.time() + 60})
+    assert sealer.open_session(token) is None
+
+
+def test_state_is_bound_to_the_deployment_key() -> None:
+    sealer = CookieSealer(KEY)
+    state = sealer.sign_state("nonce-1")
+    assert sealer.state_nonce(state) == "nonce-1"
+    assert CookieSealer("y" * 40).state_nonce(state) is None
+    assert sealer.state_nonce("nonce-1.forged") is None
+
+
+def test_csrf_token_is_bound_to_session_and_record() -> None:
+    sealer = CookieSealer(KEY)
+    token = sealer.csrf_token(session(), "801000000000001AAA")
+    assert sealer.csrf_valid(session(), "801000000000001AAA", token)
+    assert not sealer.csrf_valid(session(), "801000000000002AAA", token)
+    assert not sealer.csrf_valid(session(session_id="sid-2"), "801000000000001AAA", token)
+    assert not sealer.csrf_valid(session(), "801000000000001AAA", None)
+
+
+def test_pkce_challenge_is_the_s256_of_the_verifier() -> None:
+    import base64
+    import hashlib
+
+    verifier, challenge = new_pkce_pair()
+    expected = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    assert challenge == expected and 43 <= len(verifier) <= 128
