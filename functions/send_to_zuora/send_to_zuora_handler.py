@@ -102,9 +102,14 @@ def oauth_callback(code: Param = None, state: Param = None, error: Param = None)
     "/sfdccpq",
     summary="Push the previewed record to Zuora (CSRF-protected form post)",
     responses={
-        200: documented_page("Result: the Zuora account, order and subscription numbers"),
+        200: documented_page(
+            "Result: the Zuora account, order and subscription numbers (and whether Salesforce got them back)"
+        ),
         400: BAD_LINK,
-        403: documented_page("No session, another site, or a CSRF token not valid for this record"),
+        403: documented_page(
+            "No session, another site, a CSRF token not valid for this record, or a user who may not send it "
+            "(no edit access to the record, or not the configured Custom Permission)"
+        ),
         404: documented_page("The record does not exist or the user may not see it"),
         409: documented_page("Blocked by a problem to fix in Salesforce, or already being sent", RETRY_AFTER_HEADER),
         **FAILED,

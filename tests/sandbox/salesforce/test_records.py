@@ -268,14 +268,15 @@ def test_subscription_term_is_a_number_in_soql(sim: SalesforceSim, sf: Salesforc
 
 def test_order_total_amount_sums_its_items(sim: SalesforceSim, sf: Salesforce) -> None:
     # Given
-    order = _order(sim, SBQQ__Quote__c="Q-00042", Description="first")
+    quote = sim.insert("SBQQ__Quote__c", {"SBQQ__Type__c": "Quote"})
+    order = _order(sim, SBQQ__Quote__c=quote, Description="first")
     sim.insert("OrderItem", {"OrderId": order, "Quantity": 2, "UnitPrice": 10})
     item = sim.insert("OrderItem", {"OrderId": order, "Quantity": 1, "UnitPrice": 5})
     # When
     sf.OrderItem.update(item, {"Quantity": 3})
     # Then
     record = sf.Order.get(order)
-    assert (record["TotalAmount"], record["SBQQ__Quote__c"]) == (35.0, "Q-00042")
+    assert (record["TotalAmount"], record["SBQQ__Quote__c"]) == (35.0, quote)
 
 
 def test_deleting_an_order_deletes_its_items(sim: SalesforceSim, sf: Salesforce) -> None:

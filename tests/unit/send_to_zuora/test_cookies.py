@@ -1,10 +1,19 @@
-"""Sealed session and sign-in cookies, the signed OAuth state, CSRF tokens and PKCE."""
+"""Sealed session and sign-in cookies, the signed OAuth state, CSRF tokens, PKCE, and reading the Cookie header."""
 
 from __future__ import annotations
 
 import time
 
-from sfzsync.send_to_zuora.cookies import CookieSealer, new_pkce_pair
+import pytest
+
+from sfzsync.send_to_zuora.cookies import (
+    OAUTH_COOKIE,
+    SESSION_COOKIE,
+    CookieSealer,
+    new_pkce_pair,
+    read_cookies,
+    set_cookie,
+)
 from tests.unit.send_to_zuora.fakes import KEY, session
 
 
@@ -54,3 +63,30 @@ def test_pkce_challenge_is_the_s256_of_the_verifier() -> None:
     verifier, challenge = new_pkce_pair()
     expected = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     assert challenge == expected and 43 <= len(verifier) <= 128
+
+
+@pytest.mark.parametrize(
+    "neighbours",
+    [
+        'theme="dark mode',  # an unterminated quote
+        "broken",  # no "="
+        "x=a,b; y=a b c",  # a comma and spaces in values
+        "bad name=1",  # a space in a name
+        "",
+    ],
+)
+def test_the_session_cookie_is_found_among_malformed_neighbours(neighbours: str) -> None:
+    header = f"{neighbours}; {SESSION_COOKIE}=sealed-value; last=1"
+    assert read_cookies(header)[SESSION_COOKIE] == "sealed-value"
+
+
+def test_the_first_cookie_of_a_name_wins_and_the_session_cookie_is_a_host_cookie() -> None:
+    assert read_cookies(f"{SESSION_COOKIE}=first; {SESSION_COOKIE}=second")[SESSION_COOKIE] == "first"
+    assert SESSION_COOKIE.startswith("__Host-") and OAUTH_COOKIE.startswith("__Host-")
+    assert set_cookie(SESSION_COOKIE, "v", 900, "/").split("; ")[1:] == [
+        "Path=/",
+        "Max-Age=900",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+    ]

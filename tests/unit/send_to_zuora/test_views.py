@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sfzsync.send_to_zuora.flow import PushOutcome
+from sfzsync.send_to_zuora.plans import PushOutcome
 from sfzsync.send_to_zuora.views import render_account_preview, render_result
 from tests.unit.send_to_zuora.fakes import ACCOUNT, flow, session
 

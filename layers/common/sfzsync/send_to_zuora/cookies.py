@@ -13,7 +13,6 @@ import json
 import secrets
 import time
 from dataclasses import asdict, dataclass
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -21,8 +20,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-SESSION_COOKIE = "sfz_session"
-OAUTH_COOKIE = "sfz_oauth"
+# The `__Host-` prefix: a browser takes such a cookie only when it is Secure, has no Domain and Path=/, so no other
+# host under the same domain (and no plain-HTTP page) can set or shadow it (RFC 6265bis, "The __Host- Prefix").
+SESSION_COOKIE = "__Host-sfz_session"
+OAUTH_COOKIE = "__Host-sfz_oauth"
 SESSION_SECONDS = 15 * 60
 OAUTH_SECONDS = 10 * 60
 
@@ -139,12 +140,22 @@ def new_id() -> str:
 
 
 def read_cookies(header: str | None) -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(header or "")
-    except CookieError:
-        return {}
-    return {name: morsel.value for name, morsel in jar.items()}
+    """Name → value of each cookie in a Cookie header, the first one of a name winning.
+
+    Pair by pair, as browsers send them (`name=value; name2=value2`): one malformed neighbour (a value with a space,
+    a quote or a comma, a pair without `=`, set by another app on the same site) must not hide the session cookie,
+    as it does from `http.cookies.SimpleCookie`, which stops at the first pair it cannot parse.
+    """
+    cookies: dict[str, str] = {}
+    for pair in (header or "").split(";"):
+        name, sep, value = pair.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or any(ch in name for ch in ' \t",\\'):
+            continue
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        cookies.setdefault(name, value)
+    return cookies
 
 
 def set_cookie(name: str, value: str, max_age: int, path: str) -> str:

@@ -29,9 +29,10 @@ def parse_target(params: dict[str, str], allowed_domains: list[str]) -> ButtonTa
     """The button URL's `sfdc` must be an allowed domain, and exactly one well-formed Account or Order Id given."""
     domain = (params.get("sfdc") or "").strip().lower()
     if domain not in {d.lower() for d in allowed_domains}:
+        # The service's own words only: the query text never reaches the page (it could be anybody's).
         raise ButtonLinkError(
-            "This button points at a Salesforce org this service does not serve "
-            f"(sfdc={domain or 'missing'}). Check the button URL and the allowedDomains setting."
+            "This button points at a Salesforce org this service does not serve. "
+            "Check the button URL and the allowedDomains setting."
         )
     given = [name for name in RECORD_PARAMS if params.get(name)]
     if len(given) != 1:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sfzsync.send_to_zuora.cookies import UserSession
-    from sfzsync.send_to_zuora.flow import AccountPlan, OrderPlan, PushOutcome
+    from sfzsync.send_to_zuora.plans import AccountPlan, OrderPlan, PushOutcome
 
 _CSS = """
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f4f6f9;color:#181b20}
@@ -20,7 +20,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:24px 0 8px}
 .sub{color:#5a6270;margin:0 0 16px}
 table{border-collapse:collapse;width:100%;margin:8px 0}
 th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e3e6ea;vertical-align:top;white-space:nowrap}
-td:first-child{white-space:normal}
+td:first-child,td:last-child{white-space:normal}
 th{background:#f8f9fb;font-weight:600;font-size:13px;color:#414854}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 18px;margin:8px 0}dt{color:#5a6270}dd{margin:0}
 .problems{background:#fff4f2;border:1px solid #f3c2bb;border-radius:6px;padding:10px 18px;margin:16px 0}
@@ -123,53 +123,67 @@ def _account_section(plan: AccountPlan) -> str:
     return "<h2>Zuora account</h2>" + definition_list(rows, "zuora-account")
 
 
+def refusal_box(reason: str | None) -> str:
+    return f'<div class="problems" id="not-allowed"><p>{e(reason)}</p></div>' if reason else ""
+
+
+def _footer(session: UserSession) -> str:
+    return f'<p class="muted">Signed in to Salesforce as {e(session.user_name)}.</p>'
+
+
 def render_account_preview(plan: AccountPlan, form: dict[str, str], session: UserSession) -> str:
     body = (
-        problems_box(plan.problems)
+        refusal_box(plan.refusal)
+        + problems_box(plan.problems)
         + _account_section(plan)
-        + send_form("sfdccpq", form, not plan.problems, "Send to Zuora")
-        + f'<p class="muted">Signed in to Salesforce as {e(session.user_name)}.</p>'
+        + send_form("sfdccpq", form, not plan.problems and plan.refusal is None, "Send to Zuora")
+        + _footer(session)
     )
     return page(f"Send {plan.account.name} to Zuora", body, "Preview: nothing has been sent yet.")
 
 
-def render_order_preview(plan: OrderPlan, form: dict[str, str], session: UserSession) -> str:
+_KIND_LABELS = {"new": "New Order", "amendment": "Amendment", "renewal": "Renewal"}
+
+
+def _order_section(plan: OrderPlan) -> str:
     order = plan.order
-    subscription = definition_list(
-        [
-            ("Zuora will", "create one subscription"),
-            ("Term", plan.term_label),
-            ("Start", plan.start.isoformat()),
-            ("Order status", order.status),
-        ],
-        "zuora-subscription",
-    )
+    if plan.repair:
+        will = "nothing: Zuora already has this Order; Send fills in the Salesforce fields"
+    elif plan.kind == "new":
+        will = "create one subscription"
+    else:
+        number = plan.subscription.subscription_number if plan.subscription else "its subscription"
+        will = f"change {number} with one order"
+    rows: list[tuple[str, object]] = [("Order type", _KIND_LABELS[plan.kind]), ("Zuora will", will)]
+    if plan.kind == "new":
+        rows.append(("Term", plan.term_label))
+    rows += [("Start", plan.start.isoformat()), ("Order status", order.status)]
+    summary = "".join(f"<li>{e(line)}</li>" for line in plan.summary)
+    steps = f'<ul id="zuora-actions">{summary}</ul>' if summary and not plan.repair else ""
     lines = table(
-        ["Product", "Zuora rate plan", "Quantity", "Start", "Term", "Charge", "Billing"],
+        ["Product", "Quantity", "Charge", "Billing", "Zuora will"],
         [
-            (
-                lp.line.product_name,
-                lp.line.rate_plan_id,
-                f"{lp.line.quantity:g}",
-                lp.start,
-                lp.term,
-                lp.line.charge_type,
-                lp.line.billing_frequency,
-            )
-            for lp in plan.lines
-        ],
+            (la.line.product_name, f"{la.line.quantity:g}", la.line.charge_type, la.line.billing_frequency, la.text)
+            for la in plan.actions
+        ]
+        or [(ln.product_name, f"{ln.quantity:g}", ln.charge_type, ln.billing_frequency, "") for ln in order.lines],
         "order-lines",
     )
+    return "<h2>Subscription</h2>" + definition_list(rows, "zuora-subscription") + steps + lines
+
+
+def render_order_preview(plan: OrderPlan, form: dict[str, str], session: UserSession) -> str:
+    refusal = plan.account_plan.refusal
+    account = _account_section(plan.account_plan) if plan.kind == "new" else ""
     body = (
-        problems_box(plan.problems)
-        + _account_section(plan.account_plan)
-        + "<h2>Subscription</h2>"
-        + subscription
-        + lines
-        + send_form("sfdccpq", form, not plan.problems, "Send to Zuora")
-        + f'<p class="muted">Signed in to Salesforce as {e(session.user_name)}.</p>'
+        refusal_box(refusal)
+        + problems_box(plan.problems)
+        + account
+        + _order_section(plan)
+        + send_form("sfdccpq", form, not plan.blocked, "Send to Zuora")
+        + _footer(session)
     )
-    return page(f"Send Order {order.order_number} to Zuora", body, "Preview: nothing has been sent yet.")
+    return page(f"Send Order {plan.order.order_number} to Zuora", body, "Preview: nothing has been sent yet.")
 
 
 def render_result(title: str, outcome: PushOutcome) -> str:
@@ -177,19 +191,32 @@ def render_result(title: str, outcome: PushOutcome) -> str:
         f'<dl id="result-numbers"><dt>Zuora account</dt><dd id="zuora-account-number">'
         f"{e(outcome.zuora_account_number)}</dd>"
     )
-    if outcome.order_number:
+    if outcome.order_number or outcome.subscription_numbers:
         numbers += (
-            f'<dt>Zuora order</dt><dd id="zuora-order-number">{e(outcome.order_number)}</dd>'
+            f'<dt>Zuora order</dt><dd id="zuora-order-number">{e(outcome.order_number or "")}</dd>'
             f'<dt>Subscriptions</dt><dd id="subscription-numbers">'
             f"{e(', '.join(outcome.subscription_numbers))}</dd>"
         )
     numbers += "</dl>"
+    written = outcome.write_back
     if outcome.already_sent:
         sent = outcome.already_sent
-        message = f"This Order was already sent to Zuora on {sent.sent_at[:10]}; nothing new was created."
-        box = f'<div class="ok" id="result" data-outcome="already-sent"><p>{e(message)}</p>{numbers}</div>'
-    else:
-        account = f"Zuora account {outcome.zuora_account_number} {outcome.account_action}"
-        message = f"Sent to Zuora: {account}" + (", order and subscription created." if outcome.order_number else ".")
-        box = f'<div class="ok" id="result" data-outcome="sent"><p>{e(message)}</p>{numbers}</div>'
-    return page(f"{title}: sent to Zuora" if not outcome.already_sent else f"{title}: already in Zuora", box)
+        when = f" on {sent.sent_at[:10]}" if sent.sent_at else ""
+        message = f"This Order was already sent to Zuora{when}; nothing new was created."
+        return page(f"{title}: already in Zuora", _box("ok", "already-sent", message, numbers))
+    if written is not None and not written.written:
+        message = (
+            "Sent to Zuora, but Salesforce could not be updated with the Zuora numbers "
+            f"({written.error}). Press Send again to fill them in: nothing will be sent to Zuora twice."
+        )
+        return page(f"{title}: sent, Salesforce not updated", _box("error", "sent-write-back-failed", message, numbers))
+    if outcome.repaired:
+        message = "Zuora already had this Order; nothing was sent again. Salesforce now shows the Zuora numbers."
+        return page(f"{title}: Salesforce updated", _box("ok", "repaired", message, numbers))
+    account = f"Zuora account {outcome.zuora_account_number} {outcome.account_action}"
+    message = f"Sent to Zuora: {account}" + (", and the order placed." if outcome.order_number else ".")
+    return page(f"{title}: sent to Zuora", _box("ok", "sent", message, numbers))
+
+
+def _box(kind: str, outcome: str, message: str, numbers: str) -> str:
+    return f'<div class="{kind}" id="result" data-outcome="{outcome}"><p>{e(message)}</p>{numbers}</div>'
