@@ -40,7 +40,8 @@ sys.path.append(root)  # after the layer and the runtime: only the local runner 
 
 for name in (
     "sfzsync.checkout.service", "sfzsync.send_to_zuora.service", "sfzsync.checkout.http_errors",
-    "sfzsync.send_to_zuora.http_errors", "sfzsync.send_to_zuora.cookies",
+    "sfzsync.send_to_zuora.http_errors", "sfzsync.send_to_zuora.cookies", "sfzsync.backfill.steps",
+    "sfzsync.backfill.cli",
     "aws_lambda_powertools.utilities.idempotency", "aws_lambda_powertools.utilities.parameters",
     "aws_lambda_powertools.event_handler", "aws_lambda_powertools.metrics", "aws_lambda_powertools.tracing",
     "aws_xray_sdk.core", "jwt.algorithms", "simple_salesforce.api", "boto3", "requests",

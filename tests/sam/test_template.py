@@ -269,14 +269,17 @@ def test_given_template_when_functions_are_read_then_they_run_python313_on_arm64
     assert set(platforms.values()) == {("python3.13", "arm64")}, platforms
 
 
-def test_given_template_when_functions_are_read_then_they_time_out_before_api_gateway(
+def test_given_template_when_api_functions_are_read_then_they_time_out_before_api_gateway(
     template: Mapping[str, Any],
 ) -> None:
+    # Only what API Gateway invokes has its 29 s to beat (the backfill's steps run under Step Functions).
     timeouts = {
         name: function_property(template, function, "Timeout")
         for name, function in resources_of_type(template, FUNCTION).items()
+        if any(event["Type"] == "Api" for event in function["Properties"].get("Events", {}).values())
     }
 
+    assert {"CheckoutFunction", "SendToZuoraFunction"} <= timeouts.keys()
     assert all(timeout < API_GATEWAY_TIMEOUT_SECONDS for timeout in timeouts.values()), timeouts
 
 

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from sfzsync.checkout.matching import (
+from sfzsync.errors import InvalidInputError
+from sfzsync.matching import (
     Candidate,
     account_domain_soql,
     candidates_from_accounts,
@@ -17,7 +18,6 @@ from sfzsync.checkout.matching import (
     pick_oldest,
     website_domain,
 )
-from sfzsync.errors import InvalidInputError
 
 
 def test_email_domain_is_lower_cased_and_local_part_kept_as_typed() -> None:

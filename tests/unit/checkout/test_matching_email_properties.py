@@ -9,8 +9,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from sfzsync.checkout.matching import CustomerEmail, normalise_email
 from sfzsync.errors import InvalidInputError
+from sfzsync.matching import CustomerEmail, normalise_email
 
 label = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?", fullmatch=True)
 domain = st.lists(label, min_size=2, max_size=4).map(".".join)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from simple_salesforce.format import format_soql
 
 from sandbox.salesforce import SoqlLexer, SoqlString, Token
-from sfzsync.checkout.matching import CustomerEmail, account_domain_soql, contact_email_soql
+from sfzsync.matching import CustomerEmail, account_domain_soql, contact_email_soql
 
 any_text = st.text(st.characters(exclude_categories=["Cs"]))
 ascii_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12)

@@ -1,5 +1,6 @@
-"""How a checkout's customer is found in Salesforce, as pure functions: email and domain normalisation, the
-lookup rules (`MATCH_RULES`, by name), their SOQL, and the choice among candidates (`choose_account`)."""
+"""How a customer is found in Salesforce, as pure functions shared by the checkout and the backfill: email and
+domain normalisation, the lookup rules (`MATCH_RULES`, by name), their SOQL, and the choice among candidates
+(`choose_account`)."""
 
 from __future__ import annotations
 
@@ -156,7 +157,7 @@ def person_account_soql(email: CustomerEmail) -> str:
     )
 
 
-def _spellings(domain: str) -> list[str]:
+def domain_spellings(domain: str) -> list[str]:
     """The ASCII form and, for an internationalised domain, its Unicode form: Salesforce may hold either."""
     if "xn--" not in domain:
         return [domain]
@@ -172,22 +173,27 @@ def account_domain_soql(domain: str, domain_field: str | None) -> str:
 
     Either way the candidates are filtered in code by `candidates_from_accounts` (same normalisation both sides).
     """
-    spellings = _spellings(domain)
+    limit = CANDIDATE_LIMIT if domain_field else WEBSITE_CANDIDATE_LIMIT
+    return accounts_at_soql(domain_spellings(domain), domain_field, limit)
+
+
+def accounts_at_soql(spellings: Sequence[str], domain_field: str | None, limit: int) -> str:
+    """Accounts whose domain field is one of `spellings` (or whose Website contains one), oldest first."""
     if domain_field:
         return format_soql(
             "SELECT Id, CreatedDate, {:literal} FROM Account WHERE {:literal} IN {} "
             "ORDER BY CreatedDate ASC, Id ASC LIMIT {:literal}",
             domain_field,
             domain_field,
-            spellings,
-            str(CANDIDATE_LIMIT),
+            list(spellings),
+            str(limit),
         )
     like = " OR ".join(format_soql("Website LIKE '%{:like}%'", spelling) for spelling in spellings)
     return format_soql(
         "SELECT Id, CreatedDate, Website FROM Account WHERE {:literal} "
         "ORDER BY CreatedDate ASC, Id ASC LIMIT {:literal}",
         like if len(spellings) == 1 else f"({like})",
-        str(WEBSITE_CANDIDATE_LIMIT),
+        str(limit),
     )
 
 
