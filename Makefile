@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 SOURCES := layers/common/sfzsync functions sandbox tests scripts
 
 .DEFAULT_GOAL := help
-.PHONY: help setup dev chromium demo sandbox test unit integration check chaos lint build clean openapi bench screenshots
+.PHONY: help setup dev chromium demo sandbox test unit integration check chaos lint build deploy ops doctor backfill clean openapi bench screenshots
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,15 @@ lint: dev  ## ruff, ruff format and mypy (strict) over the package, handlers, sa
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy $(SOURCES)
 
+ops: dev  ## the failure ledger (IDEMPOTENCY_TABLE and AWS credentials in the environment): OPS_ARGS="--since 7d"
+	PYTHONPATH=layers/common $(PY) -m sfzsync.operations ops $(OPS_ARGS)
+
+doctor: dev  ## read-only checks of a deployment's secret against Salesforce and Zuora: make doctor SECRET_ID=...
+	PYTHONPATH=layers/common $(PY) -m sfzsync.operations doctor $(if $(SECRET_ID),--secret-id $(SECRET_ID),)
+
+backfill: setup  ## the backfill over the sandbox (dry run, then the run): BACKFILL_ARGS="--accounts 10000 --create-missing"
+	PYTHONPATH=layers/common:. $(PY) scripts/backfill.py $(BACKFILL_ARGS)
+
 openapi: setup  ## regenerate docs/openapi.json from the handlers
 	$(PY) scripts/generate-openapi
 
@@ -73,8 +82,12 @@ bench: setup  ## round trips, warm latency, cold start, memory and layer size on
 screenshots: setup  ## refresh docs/screenshots (the README's pictures) from the browser tests
 	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/browser -q $(PYTEST_ARGS)
 
-build: setup  ## sam build: the arm64 layer and both functions
+build: dev  ## sam build: the arm64 layer and the functions
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build
+
+ENV ?= default
+deploy: build  ## sam deploy with the project's SAM CLI: ENV=default|dev|prod (samconfig.toml), GUIDED=1 to be asked
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam deploy --config-env $(ENV) $(if $(GUIDED),--guided,)
 
 clean:  ## remove the virtualenvs, caches and build output
 	rm -rf $(VENV) .cache .aws-sam

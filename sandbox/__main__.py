@@ -1,26 +1,61 @@
-"""`python -m sandbox` (`make sandbox`): run the simulators and the AWS emulator until Ctrl-C."""
+"""`python -m sandbox` (`make sandbox`): the simulators, the AWS emulator and this project's API, until Ctrl-C.
+
+Both functions run behind API Gateway on loopback (HTTPS with the sandbox's CA), as `template.yaml` deploys them.
+The output is shell: `export` lines for the README's examples (`API_URL`, `SIGNING_SECRET`, the CA bundle for
+requests and curl) and for running the handlers directly (the functions' environment), then the button's URL.
+A line `# sandbox ready` ends it, for scripts that start the sandbox and wait for it.
+"""
 
 from __future__ import annotations
 
+import os
 import shlex
 import signal
 import threading
 
-from .stack import Sandbox
+from .api_gateway import LocalApiGateway
+from .demo_data import PASSWORD, REP, seed_button_data, seed_demo_data
+from .invoke import load_handler
+from .stack import SIGNING_SECRET, Sandbox
+
+READY = "# sandbox ready"
 
 
 def main() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with Sandbox() as sandbox:
-        print("Sandbox running. Point a shell at it with:")
-        for name, value in sandbox.environ().items():
-            print(f"export {name}={shlex.quote(value)}")
-        print(f"# Salesforce {sandbox.salesforce.url}  Zuora {sandbox.zuora.url}  AWS {sandbox.aws_endpoint}")
-        print('# Fault injection: POST <simulator>/__sandbox/faults  {"path": "^/v1/orders$", "status": 503}')
-        stop.wait()
-    print("Sandbox stopped.")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    with Sandbox() as sandbox, sandbox.aws_environment():
+        seed_demo_data(sandbox)
+        button = seed_button_data(sandbox)
+        checkout, send_to_zuora = load_handler("checkout"), load_handler("send_to_zuora")
+        routes = {
+            ("POST", "/orders"): checkout,
+            ("GET", "/sfdccpq"): send_to_zuora,
+            ("GET", "/sfdccpq/callback"): send_to_zuora,
+            ("POST", "/sfdccpq"): send_to_zuora,
+        }
+        with LocalApiGateway(routes, ssl_context=sandbox.ca.server_context()) as api:
+            bundle = str(sandbox.ca.bundle_path)
+            exports = {
+                "API_URL": api.url,
+                "SIGNING_SECRET": SIGNING_SECRET,
+                "CURL_CA_BUNDLE": bundle,
+                **sandbox.environ(),
+            }
+            print("# The sandbox is running. In another shell, paste these, then run the README's examples:")
+            for name, value in exports.items():
+                print(f"export {name}={shlex.quote(value)}")
+            domain = f"127.0.0.1:{sandbox.salesforce.port}"
+            print(f"# Salesforce {sandbox.salesforce.url}  Zuora {sandbox.zuora.url}  AWS {sandbox.aws_endpoint}")
+            print(f"# Send to Zuora button (sign in as {REP} / {PASSWORD}; the browser must trust {bundle}):")
+            print(f"#   {api.url}/sfdccpq?sfdc={domain}&accountId={button.account_id}")
+            print(f"#   {api.url}/sfdccpq?sfdc={domain}&orderId={button.order_id}")
+            print('# Fault injection: POST <simulator>/__sandbox/faults  {"path": "^/v1/orders$", "status": 503}')
+            print(READY, flush=True)
+            stop.wait()
+    print("# sandbox stopped", flush=True)
 
 
 if __name__ == "__main__":

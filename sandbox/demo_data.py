@@ -194,3 +194,108 @@ def seed_button_data(sandbox: Sandbox) -> ButtonData:
     )
     number = str((sf.get("Order", order) or {}).get("OrderNumber"))
     return ButtonData(account, order, number, hidden, evil, unmapped)
+
+
+READER = "rita.reader@wayne-demo.com"
+EXTRA_STORAGE_RATE_PLAN_ID = "8ad09be48db5aba7018db604e1a04880"
+EXTRA_STORAGE_CHARGE_ID = "8ad09be48db5aba7018db604e1be4882"
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """One CPQ contract's Orders, in the order they are sent: the new Order (Analytics Platform x 25, Premium Support),
+    an amendment (+2 Analytics, remove Support, add Extra Storage x 10: a Product2 without the mapping field that
+    Zuora knows by its externally managed plan id), a renewal (Analytics 27 -> 30, 12 more months) and a cancellation
+    (every product removed)."""
+
+    new_order_id: str
+    amendment_id: str
+    renewal_id: str
+    cancellation_id: str
+    platform_item_id: str
+    support_item_id: str
+    storage_product_id: str
+    legacy_amendment_id: str  # an amendment adding a product Zuora does not know
+    reader_id: str
+
+
+def seed_lifecycle(sandbox: Sandbox, data: ButtonData) -> Lifecycle:
+    """The CPQ records of `Lifecycle` on top of `seed_button_data`, and the Zuora rate plan of Extra Storage."""
+    sf = sandbox.salesforce
+    storage = sf.insert("Product2", {"Name": "Extra Storage", "ProductCode": "STOR"})
+    sandbox.zuora.seed_rate_plan(
+        "Analytics Platform",
+        EXTRA_STORAGE_RATE_PLAN_ID,
+        name="Extra storage",
+        externally_managed_plan_id=storage,
+        external_id_source_system="SalesforceCPQ",
+        charges=[
+            {
+                "id": EXTRA_STORAGE_CHARGE_ID,
+                "name": "Storage blocks",
+                "chargeModel": "PerUnit",
+                "chargeType": "Recurring",
+                "uom": "Block",
+                "prices": {"USD": 5},
+            }
+        ],
+    )
+    legacy = next(p["Id"] for p in sf.records("Product2") if p["Name"] == "Legacy Add-on")
+    rep = next(u.user_id for u in sf.users.values() if u.username == REP)
+    reader = sf.add_user(READER, PASSWORD, name="Rita Reader")
+    for record in (data.account_id, data.order_id):
+        sf.share(record, reader, "Read")
+    platform_item, support_item = (i["Id"] for i in sf.records("OrderItem") if i["OrderId"] == data.order_id)
+    contract = sf.insert(
+        "Contract", {"AccountId": data.account_id, "SBQQ__Order__c": data.order_id, "StartDate": "2026-12-01"}
+    )
+    term = {"SBQQ__SubscriptionTerm__c": 12, "SBQQ__ChargeType__c": "Recurring", "SBQQ__BillingFrequency__c": "Monthly"}
+
+    def order(date: str, kind: str | None, quote: str | None = None) -> str:
+        fields = {"AccountId": data.account_id, "EffectiveDate": date, "Status": "Activated", "ContractId": contract}
+        fields |= {"Type": kind} if kind else {}
+        fields |= {"SBQQ__Quote__c": sf.insert("SBQQ__Quote__c", {"SBQQ__Type__c": quote})} if quote else {}
+        return sf.insert("Order", fields, owner_id=rep)
+
+    def item(order_id: str, product: str, quantity: float, **fields: Any) -> str:
+        values = {"OrderId": order_id, "Product2Id": product, "Quantity": quantity, "UnitPrice": 10, **term}
+        return sf.insert("OrderItem", {**values, **fields})
+
+    platform = next(p["Id"] for p in sf.records("Product2") if p["Name"] == "Analytics Platform")
+    support = next(p["Id"] for p in sf.records("Product2") if p["Name"] == "Premium Support")
+    amendment = order("2027-03-01", "Amendment")
+    item(
+        amendment, platform, 2, SBQQ__RevisedOrderProduct__c=platform_item, SBQQ__ContractAction__c="Quantity Increase"
+    )
+    item(amendment, support, -1, SBQQ__RevisedOrderProduct__c=support_item, SBQQ__ContractAction__c="Cancel")
+    storage_item = item(amendment, storage, 10, SBQQ__ContractAction__c="New")
+
+    def subscription(product: str, quantity: float, order_product: str) -> str:
+        values = {"SBQQ__Account__c": data.account_id, "SBQQ__Contract__c": contract, "SBQQ__Product__c": product}
+        return sf.insert(
+            "SBQQ__Subscription__c", {**values, "SBQQ__Quantity__c": quantity, "SBQQ__OrderProduct__c": order_product}
+        )
+
+    renewal = order("2027-12-01", None, quote="Renewal")
+    renewed_platform = item(
+        renewal,
+        platform,
+        30,
+        SBQQ__Subscription__c=subscription(platform, 27, platform_item),
+        SBQQ__ContractAction__c="Renew",
+    )
+    renewed_storage = item(
+        renewal,
+        storage,
+        10,
+        SBQQ__Subscription__c=subscription(storage, 10, storage_item),
+        SBQQ__ContractAction__c="Renew",
+    )
+    cancellation = order("2028-02-01", "Amendment")
+    item(cancellation, platform, -30, SBQQ__RevisedOrderProduct__c=renewed_platform, SBQQ__ContractAction__c="Cancel")
+    item(cancellation, storage, -10, SBQQ__RevisedOrderProduct__c=renewed_storage, SBQQ__ContractAction__c="Cancel")
+    legacy_amendment = order("2027-03-01", "Amendment")
+    item(legacy_amendment, legacy, 1, SBQQ__ContractAction__c="New")
+    return Lifecycle(
+        data.order_id, amendment, renewal, cancellation, platform_item, support_item, storage, legacy_amendment, reader
+    )

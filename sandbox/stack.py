@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from .zuora import ZuoraSim
 REGION = "us-east-1"
 SECRET_NAME = "sfzsync/sandbox"
 TABLE_NAME = "sfzsync-sandbox-idempotency"
+BACKFILL_BUCKET = "sfzsync-sandbox-backfill"  # the backfill state machine's bucket (template.yaml BackfillBucket)
 SIGNING_SECRET = "sandbox-signing-secret-0123456789abcdef"
 SF_CLIENT = ("sandbox-sf-client", "sandbox-sf-secret")
 ZUORA_CLIENT = ("sandbox-zuora-client", "sandbox-zuora-secret")
@@ -43,11 +45,27 @@ class _MotoHandler(KeepAliveRequestHandler, MotoRequestHandler):
     """moto's request handling over kept-alive connections, as the real AWS endpoints offer."""
 
 
+class _SerialDynamoDB:
+    """DynamoDB answers each request atomically (a transaction is all-or-nothing, and serialisable with the others);
+    moto checks, writes and rolls a cancelled transaction back by restoring a copy of the whole table, which undoes
+    the writes of requests served meanwhile. One DynamoDB request at a time restores the service's isolation."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
+            return self._app(environ, start_response)
+        with self._lock:
+            return list(self._app(environ, start_response))
+
+
 class _MotoServer(ThreadedMotoServer):
     """ThreadedMotoServer (moto 5.2) with keep-alive: a new connection per DynamoDB call is not what Lambda pays."""
 
     def _server_entry(self) -> None:
-        app = DomainDispatcherApplication(create_backend_app)
+        app = _SerialDynamoDB(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=_MotoHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
@@ -197,17 +215,36 @@ class Sandbox:
             )
 
     def _create_aws_resources(self) -> None:
+        # Imported here: the package's Logger and Metrics are built on its first import, which should see the
+        # environment the caller (a test, the demo) sets up first, as a deployed function's does.
+        from sfzsync.operations.ledger import LEDGER_INDEX
+
         boto3.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=json.dumps(self.secret_document()))
         dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(
+        dynamodb.create_table(  # as template.yaml declares it
             TableName=TABLE_NAME,
             BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            AttributeDefinitions=[
+                {"AttributeName": "id", "AttributeType": "S"},
+                {"AttributeName": "ledger", "AttributeType": "S"},
+                {"AttributeName": "failed_at", "AttributeType": "S"},
+            ],
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": LEDGER_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "ledger", "KeyType": "HASH"},
+                        {"AttributeName": "failed_at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
         )
         dynamodb.update_time_to_live(
             TableName=TABLE_NAME, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
         )
+        boto3.client("s3").create_bucket(Bucket=BACKFILL_BUCKET)
 
     def reset(self) -> None:
         """Empty both simulators and the table (tests call this between cases)."""

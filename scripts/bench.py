@@ -37,6 +37,7 @@ for _path in (ROOT, ROOT / "layers" / "common"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from bench_backfill import measure_backfill  # noqa: E402
 from bench_measure import (  # noqa: E402
     ColdStart,
     Meter,
@@ -54,6 +55,7 @@ from bench_scenarios import SCENARIOS  # noqa: E402
 DEFAULT_LATENCY_MS = 40.0
 DEFAULT_REQUESTS = 30
 DEFAULT_COLD_RUNS = 7
+DEFAULT_BACKFILL_ACCOUNTS = 10_000
 DOC = ROOT / "docs" / "benchmarks.md"
 
 
@@ -64,7 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("-n", "--requests", type=int, default=int(os.environ.get("BENCH_REQUESTS", DEFAULT_REQUESTS)))
     parser.add_argument("--cold-runs", type=int, default=DEFAULT_COLD_RUNS)
-    parser.add_argument("--scenario", action="append", choices=[s.name for s in SCENARIOS], help="repeatable")
+    parser.add_argument(
+        "--scenario", action="append", choices=[*(s.name for s in SCENARIOS), "backfill"], help="repeatable"
+    )
+    parser.add_argument(
+        "--backfill-accounts",
+        type=int,
+        default=DEFAULT_BACKFILL_ACCOUNTS,
+        help="Zuora accounts of the backfill scenario (the scripts/bench_backfill.py table)",
+    )
     parser.add_argument("--no-layer", action="store_true", help="skip `sam build` and the layer size")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold start measurement")
     parser.add_argument("--profile", action="store_true", help="cProfile the warm requests (slower; not for figures)")
@@ -90,6 +100,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     latency = args.latency_ms / 1000
     chosen = [s for s in SCENARIOS if not args.scenario or s.name in args.scenario]
+    with_backfill = not args.scenario or "backfill" in args.scenario
+    backfill = None
     started, load_before = time.monotonic(), os.getloadavg()[0]
     results: list[ScenarioResult] = []
     colds: dict[str, ColdStart] = {}
@@ -101,6 +113,9 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             results.append(result)
             if args.profile:
                 print(result.profile, file=sys.stderr)
+        if with_backfill:
+            print(f"scenario backfill ({args.backfill_accounts} accounts) ...", file=sys.stderr, flush=True)
+            backfill = measure_backfill(sandbox, args.backfill_accounts, latency, batch_size=500, concurrency=8)
         if not args.no_cold:
             sandbox.reset()
             sandbox.salesforce.latency = sandbox.zuora.latency = 0.0
@@ -113,7 +128,9 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         layer = layer_size()
     command = "make bench" if not argv else f"python scripts/bench.py {' '.join(argv)}"
     loads = (load_before, os.getloadavg()[0])
-    text = report(results, colds, layer, latency=latency, requests=args.requests, command=command, loads=loads)
+    text = report(
+        results, colds, layer, latency=latency, requests=args.requests, command=command, loads=loads, backfill=backfill
+    )
     print(text)
     output = args.output or (DOC if not (args.scenario or args.no_layer or args.no_cold or args.profile) else None)
     if output is not None:

@@ -10,6 +10,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
+from bench_backfill import BackfillResult, backfill_section
 from bench_measure import WARM_UPS, ColdStart, LayerSize, ScenarioResult
 
 
@@ -185,6 +186,19 @@ def targets(
     return lines
 
 
+def backfill_targets(result: BackfillResult) -> list[str]:
+    """The backfill's rows of the Targets table (the first line of which `targets` wrote)."""
+    per = result.salesforce / result.accounts
+    lost = result.accounts - sum(result.outcomes.values())
+    failed = result.outcomes["failed"]
+    return [
+        f"| backfill: Salesforce calls per account <= 1/50 | 1/{1 / per:.0f} | "
+        f"{'met' if per <= 1 / 50 else '**missed**'} |",
+        f"| backfill: every account reported, none failed | {lost} missing, {failed} failed | "
+        f"{'met' if not lost and not failed else '**missed**'} |",
+    ]
+
+
 def report(
     results: list[ScenarioResult],
     colds: dict[str, ColdStart],
@@ -194,6 +208,7 @@ def report(
     requests: int,
     command: str,
     loads: tuple[float, float] = (0.0, 0.0),
+    backfill: BackfillResult | None = None,
 ) -> str:
     info = machine()
     load = " / ".join(f"{a:.2f}" for a in loads)
@@ -215,6 +230,7 @@ def report(
         "## Targets",
         "",
         *targets(results, colds, layer, latency),
+        *(backfill_targets(backfill) if backfill is not None else []),
         "",
         "## Where the warm overhead goes",
         "",
@@ -231,6 +247,8 @@ def report(
     ]
     for result in results:
         lines += scenario_table(result, colds.get(result.scenario.function), latency)
+    if backfill is not None:
+        lines += backfill_section(backfill)
     if layer is not None:
         lines += [
             "## Built layer (`sam build`, CommonLayer)",

@@ -13,9 +13,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+# As a deployed function has them: in the environment before the package's one Logger and Metrics are built, which
+# happens on the first import of `sfzsync` (some sandbox modules import it).
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "sfzsync")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "SfzSync")
+
 from sandbox.api_gateway import LocalApiGateway
 from sandbox.button_client import ButtonClient, text_of
-from sandbox.demo_data import PASSWORD, REP, seed_button_data, seed_demo_data
+from sandbox.demo_data import PASSWORD, REP, seed_button_data, seed_demo_data, seed_lifecycle
 from sandbox.invoke import invoke, load_event, load_handler, response_json
 from sandbox.stack import SIGNING_SECRET, Sandbox
 
@@ -75,8 +81,10 @@ def run_checkouts(sandbox: Sandbox) -> int:
 
 
 def run_button(sandbox: Sandbox) -> int:
-    """A sales rep presses Send to Zuora on an Account, then on an Order, then on the same Order again."""
+    """A sales rep presses Send to Zuora on an Account, then on an Order, then on the same Order again; then on the
+    contract's amendment, renewal and cancellation."""
     data = seed_button_data(sandbox)
+    life = seed_lifecycle(sandbox, data)
     button = load_handler("send_to_zuora")
     routes = {("GET", "/sfdccpq"): button, ("GET", "/sfdccpq/callback"): button, ("POST", "/sfdccpq"): button}
     failures = 0
@@ -93,6 +101,15 @@ def run_button(sandbox: Sandbox) -> int:
             result = browser.press_send(preview)
             steps.append((label, preview, writes, result))
         again = browser.press_send(preview)
+        for label, order_id in (
+            ("amendment", life.amendment_id),
+            ("renewal", life.renewal_id),
+            ("cancellation", life.cancellation_id),
+        ):
+            before = zuora_writes(sandbox)
+            preview = browser.open(browser.button_url(orderId=order_id), username=REP, password=PASSWORD)
+            writes = zuora_writes(sandbox) - before
+            steps.append((f"Order's {label}", preview, writes, browser.press_send(preview)))
         quiet.truncate(0)  # the functions' EMF metrics and logs
     for label, preview, writes, result in steps:
         failures += preview.status_code != 200 or result.status_code != 200
@@ -104,6 +121,15 @@ def run_button(sandbox: Sandbox) -> int:
         print(f"    result: {_result_summary(result.text)}")
     print(f"Send to Zuora on the Order again: {_result_summary(again.text)}")
     failures += 'data-outcome="already-sent"' not in again.text
+    for number, subscription in sandbox.zuora.subscriptions.items():
+        plans = ", ".join(
+            f"{plan['productRatePlanName']} x {plan['charges'][0]['quantity'] or 1}"
+            for plan in subscription["ratePlans"]
+        )
+        print(
+            f"Zuora subscription {number}: version {subscription['version']}, {subscription['status']}, "
+            f"term to {subscription['termEndDate']}; rate plans: {plans}"
+        )
     return failures
 
 
@@ -113,8 +139,9 @@ def zuora_writes(sandbox: Sandbox) -> int:
 
 def _preview_summary(page: str) -> str:
     will = re.findall(r"<dt>Zuora will</dt><dd>(.*?)</dd>", page)
-    lines = len(re.findall(r"<tr><td>", page))
-    return "; ".join(html.unescape(w) for w in will) + (f" with {lines} rate plans" if lines else "")
+    actions = [html.unescape(a) for a in re.findall(r"<tr><td>.*?<td>([^<]*)</td></tr>", page) if a and a != "—"]
+    steps = [html.unescape(li) for li in re.findall(r"<li>(.*?)</li>", page)]
+    return "; ".join([html.unescape(w) for w in will] + steps + actions)
 
 
 def _result_summary(page: str) -> str:

@@ -55,7 +55,7 @@ def main() -> None:
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": f"{name}-0001",
-            "X-Signature": "t=0,v1=re-signed-by-the-local-runner-or-scripts/sign-event",
+            "X-Signature": "t=0,v1=stale: sign with scripts/sign-event",
         }
         event = api_event("POST", "/orders", raw, headers)
         event["requestContext"]["requestId"] = f"{name}-request"

@@ -12,19 +12,18 @@ from sfzsync.checkout.http_errors import (
     NO_STORE,
     NO_STORE_HEADER,
     RETRY_AFTER_HEADER,
-    CheckoutResolver,
     documented_error,
-    read_json_body,
     register_error_handlers,
 )
 from sfzsync.checkout.models import CheckoutRequest, CheckoutResult
+from sfzsync.checkout.resolver import CheckoutResolver, read_json_body
 from sfzsync.checkout.service import CheckoutService
 from sfzsync.observability import logger, metrics, tracer
 
 # A request that fails before any business metric still flushes; that is expected, not worth a warning.
 warnings.filterwarnings("ignore", "No application metrics to publish")
 service = CheckoutService.from_environment()
-app = CheckoutResolver(service.input_rules, enable_validation=True, json_body_deserializer=read_json_body)
+app = CheckoutResolver(lambda: service.input_rules, enable_validation=True, json_body_deserializer=read_json_body)
 register_error_handlers(app, authenticate=service.verify_signature)
 
 IdempotencyKey = Annotated[

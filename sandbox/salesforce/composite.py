@@ -1,5 +1,5 @@
-"""Composite (up to 25 subrequests, `@{reference}` substitution, allOrNone) and sObject Tree (nested records,
-all-or-none, up to 200 records), as Salesforce answers them."""
+"""Composite (up to 25 subrequests, of them up to 5 queries; `@{reference}` substitution, allOrNone) and sObject
+Tree (nested records, all-or-none, up to 200 records), as Salesforce answers them."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ from sandbox.salesforce.schema import FieldDef, SObjectDef
 from sandbox.salesforce.state import DATA_PATH_RE, Reply, SimUser
 
 MAX_COMPOSITE_SUBREQUESTS = 25
+# A Composite call holds up to 25 subrequests, of which up to 5 may be sObject Collections or query operations
+# (Query, QueryAll, and fetching the next batch of a query's results) (REST API Developer Guide, "Composite").
+MAX_COMPOSITE_QUERIES = 5
+_QUERY_PATH_RE = re.compile(r"/services/data/v[\d.]+/query(?:All)?(?:/|$)")
 MAX_TREE_RECORDS = 200
 HALTED_MESSAGE = "The transaction was rolled back since another operation in the same transaction failed."
 _REFERENCE_RE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
@@ -148,6 +152,10 @@ def _composite_input(body: Any) -> tuple[list[dict[str, Any]], bool]:
     seen: set[str] = set()
     for sub in subrequests:
         _check_subrequest(sub, seen)
+    queries = sum(1 for sub in subrequests if _QUERY_PATH_RE.search(urlsplit(sub["url"]).path))
+    if queries > MAX_COMPOSITE_QUERIES:
+        # The limit is documented; its error body is not: answered like the subrequest limit above.
+        raise api_error("INVALID_INPUT", f"Maximum number of query subrequests allowed is {MAX_COMPOSITE_QUERIES}")
     return subrequests, bool(body.get("allOrNone", False))
 
 

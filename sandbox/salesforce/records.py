@@ -136,12 +136,38 @@ class RecordStore(OrgState):
         self._derive(sobj, record)
         self._after_write(sobj, record, previous_order)
 
-    def _delete(self, sobj: SObjectDef, record_id: str) -> None:
+    def _delete(self, sobj: SObjectDef, record_id: str, master_id: str | None = None) -> None:
+        """Move a record to the Recycle Bin (IsDeleted = true; only queryAll still reads it) with what goes with it:
+        an Order's items (master-detail) and an Account's Contacts (Salesforce Help, "Delete Accounts": deleting an
+        account deletes its contacts too). A merge names the record that remained (MasterRecordId)."""
         record = self._data[sobj.name].pop(record_id)
-        if sobj.name == "Order":  # master-detail: the items go with their order
-            for item_id in [i for i, item in self._data["OrderItem"].items() if item.get("OrderId") == record_id]:
-                del self._data["OrderItem"][item_id]
+        record.update({"IsDeleted": True, "LastModifiedDate": datetime.now(UTC)})
+        if master_id is not None:
+            record["MasterRecordId"] = master_id
+        self._deleted[sobj.name][record_id] = record
+        children = {"Order": ("OrderItem", "OrderId"), "Account": ("Contact", "AccountId")}.get(sobj.name)
+        if children is not None:
+            child_type, parent_field = children
+            for child_id in [i for i, child in self._data[child_type].items() if child.get(parent_field) == record_id]:
+                self._delete(self.schema[child_type], child_id)
         self._after_write(sobj, record, None)
+
+    def _merge(self, sobj: SObjectDef, master_id: str, loser_ids: list[str]) -> None:
+        """Salesforce's merge (SOAP API Developer Guide, merge(): up to three records of one type, Lead, Contact or
+        Account; the others are deleted and their related records reparented to the master; queryAll() shows the
+        deleted ones): an Account's Contacts move to the master, and each loser keeps MasterRecordId = the master."""
+        if sobj.name not in ("Account", "Contact"):
+            raise ValueError(f"{sobj.name} records can't be merged here (Account and Contact only)")
+        if master_id not in self._data[sobj.name] or not loser_ids or not 1 <= len(loser_ids) <= 2:
+            raise ValueError("merge takes a live master and one or two other live records (three at most)")
+        for loser_id in loser_ids:
+            if loser_id == master_id or loser_id not in self._data[sobj.name]:
+                raise ValueError(f"no other live {sobj.name} {loser_id!r} to merge")
+            if sobj.name == "Account":
+                for contact in self._data["Contact"].values():
+                    if contact.get("AccountId") == loser_id:
+                        contact["AccountId"] = master_id
+            self._delete(sobj, loser_id, master_id=master_id)
 
     def _coerce(self, sobj: SObjectDef, raw: dict[str, Any], *, read_only_ok: bool = False) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -248,11 +274,11 @@ class RecordStore(OrgState):
     def _render_record(self, sobj: SObjectDef, record: dict[str, Any]) -> dict[str, Any]:
         return {d.name: render_value(record.get(d.name)) for d in sobj.fields.values()}
 
-    def _snapshot(self) -> Store:
-        return copy.deepcopy(self._data)
+    def _snapshot(self) -> tuple[Store, Store]:
+        return copy.deepcopy(self._data), copy.deepcopy(self._deleted)
 
-    def _restore(self, snapshot: Store) -> None:
-        self._data = snapshot
+    def _restore(self, snapshot: tuple[Store, Store]) -> None:
+        self._data, self._deleted = snapshot
 
 
 def _coerce_value(sobj: SObjectDef, definition: FieldDef, value: Any) -> Any:

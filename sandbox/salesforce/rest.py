@@ -11,6 +11,7 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.core import json_response
 from sandbox.salesforce.composite import CompositeApi
+from sandbox.salesforce.describe import describe
 from sandbox.salesforce.errors import SalesforceApiError, api_error, json_parser_error, not_found
 from sandbox.salesforce.ids import canonical_id
 from sandbox.salesforce.schema import SObjectDef
@@ -48,10 +49,13 @@ class RestApi(CompositeApi, SoqlEngine):
         if parts in (["query"], ["queryAll"]):
             _allow(method, "GET")
             soql = (args.get("q") or [""])[0]
-            return Reply(200, self._query(soql, version, user))
+            return Reply(200, self._query(soql, version, user, include_deleted=parts == ["queryAll"]))
         if len(parts) == 2 and parts[0] == "sobjects":
             _allow(method, "POST")
             return self._create_reply(self._sobject_or_404(parts[1]), body, version, user)
+        if len(parts) == 3 and parts[0] == "sobjects" and parts[2] == "describe":
+            _allow(method, "GET")
+            return Reply(200, describe(self._sobject_or_404(parts[1])))
         if len(parts) == 3 and parts[0] == "sobjects":
             return self._record_reply(method, self._sobject_or_404(parts[1]), parts[2], args, body, version, user)
         if top_level and parts == ["composite"]:

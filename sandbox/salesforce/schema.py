@@ -1,6 +1,6 @@
 """The org's sObjects: their fields (kind, relationship, required, writable, picklist values), key prefixes and
-child relationships; the standard objects, the CPQ order fields and the optional person-account and
-multi-currency fields."""
+child relationships; the standard objects, the CPQ order, contract, quote and subscription fields, the read-only
+access objects, and the optional person-account and multi-currency fields."""
 
 from __future__ import annotations
 
@@ -13,6 +13,23 @@ ORDER_STATUSES = ("Draft", "Activated")
 CPQ_CHARGE_TYPES = ("One-Time", "Recurring", "Usage")
 CPQ_BILLING_FREQUENCIES = ("Monthly", "Quarterly", "Semiannual", "Annual", "Invoice Plan")
 CPQ_BILLING_TYPES = ("Advance", "Arrears")
+# Order product "Contract Action" (CPQ community article "Link Between Order Products and Amended/Renewed Order
+# Products": New, Quantity Increase, Quantity Decrease, Product Swap, Renew) and Cancel, for removed products.
+CPQ_CONTRACT_ACTIONS = ("New", "Quantity Increase", "Quantity Decrease", "Product Swap", "Renew", "Cancel")
+CPQ_QUOTE_TYPES = ("Quote", "Renewal", "Amendment", "Re-quote")
+# The Send to Zuora write-back fields (custom fields of the org under test), registered by default.
+ORDER_WRITE_BACK = (
+    ("Zuora_Order_Number__c", "string"),
+    ("Zuora_Subscription_Number__c", "string"),
+    ("Zuora_Sync_Status__c", "picklist"),
+    ("Zuora_Sync_Error__c", "textarea"),
+    ("Zuora_Last_Sync__c", "datetime"),
+)
+ORDER_ITEM_WRITE_BACK = (
+    ("Zuora_Subscription_Number__c", "string"),
+    ("Zuora_Rate_Plan_Id__c", "string"),
+    ("Zuora_Charge_Numbers__c", "textarea"),
+)
 TEXT_KINDS = frozenset({"string", "email", "url", "phone", "picklist", "textarea"})
 ID_KINDS = frozenset({"id", "reference"})
 FIELD_KINDS = TEXT_KINDS | {"boolean", "double", "date", "datetime"}
@@ -67,6 +84,12 @@ def _system_fields() -> list[FieldDef]:
     ]
 
 
+def _master_record(sobject: str) -> FieldDef:
+    """Set by a merge on the records it deletes: the Id of the record that remained (Object Reference for Salesforce,
+    Account and Contact, field MasterRecordId; read through queryAll)."""
+    return FieldDef("MasterRecordId", "reference", target=sobject, relationship="MasterRecord", writable=False)
+
+
 def _currency(currencies: tuple[str, ...], *, writable: bool = True) -> list[FieldDef]:
     """`CurrencyIsoCode` exists only in multi-currency orgs (a restricted picklist of the active currencies)."""
     if not currencies:
@@ -92,6 +115,7 @@ def _type_fields(person_accounts: bool, currencies: tuple[str, ...] = ()) -> dic
                 _owner(),
                 *_currency(currencies),
                 *(person if person_accounts else []),
+                _master_record("Account"),
             ],
         ),
         "Contact": (
@@ -107,6 +131,7 @@ def _type_fields(person_accounts: bool, currencies: tuple[str, ...] = ()) -> dic
                 *_address("Mailing"),
                 _owner(),
                 *_currency(currencies),
+                _master_record("Contact"),
             ],
         ),
         "User": (
@@ -166,7 +191,13 @@ def _type_fields(person_accounts: bool, currencies: tuple[str, ...] = ()) -> dic
                 FieldDef("Status", "picklist", required=True, values=ORDER_STATUSES, default="Draft"),
                 FieldDef("Description", "textarea"),
                 FieldDef("TotalAmount", "double", writable=False),
-                FieldDef("SBQQ__Quote__c"),
+                FieldDef("SBQQ__Quote__c", "reference", "SBQQ__Quote__c", "SBQQ__Quote__r"),
+                # Order.Type matches its quote's type (CPQ: "the Order's Type field will match its parent Quote's").
+                FieldDef("Type", "picklist"),
+                FieldDef("BillToContactId", "reference", "Contact", "BillToContact"),
+                FieldDef("ShipToContactId", "reference", "Contact", "ShipToContact"),
+                FieldDef("ContractId", "reference", "Contract", "Contract"),
+                *_write_back(ORDER_WRITE_BACK),
                 _owner(),
                 *_currency(currencies),
             ],
@@ -187,7 +218,83 @@ def _type_fields(person_accounts: bool, currencies: tuple[str, ...] = ()) -> dic
                 FieldDef("SBQQ__ChargeType__c", "picklist", values=CPQ_CHARGE_TYPES),
                 FieldDef("SBQQ__BillingFrequency__c", "picklist", values=CPQ_BILLING_FREQUENCIES),
                 FieldDef("SBQQ__BillingType__c", "picklist", values=CPQ_BILLING_TYPES),
+                FieldDef("SBQQ__RevisedOrderProduct__c", "reference", "OrderItem", "SBQQ__RevisedOrderProduct__r"),
+                FieldDef("SBQQ__ContractAction__c", "picklist", values=CPQ_CONTRACT_ACTIONS),
+                FieldDef("SBQQ__Subscription__c", "reference", "SBQQ__Subscription__c", "SBQQ__Subscription__r"),
+                *_write_back(ORDER_ITEM_WRITE_BACK),
                 *_currency(currencies, writable=False),
+            ],
+        ),
+        **_cpq_objects(),
+        **_access_objects(),
+    }
+
+
+def _write_back(fields: tuple[tuple[str, str], ...]) -> list[FieldDef]:
+    return [FieldDef(name, kind) for name, kind in fields]
+
+
+def _cpq_objects() -> dict[str, tuple[str, list[FieldDef]]]:
+    """Salesforce CPQ's contract objects (Help "CPQ Subscription Fields", "CPQ Quote Fields"); custom objects' key
+    prefixes are the org's own (a0x here)."""
+    return {
+        "Contract": (
+            "800",
+            [
+                FieldDef("AccountId", "reference", "Account", "Account", "Contracts", required=True),
+                FieldDef("Status", "picklist", values=("Draft", "Activated"), default="Draft"),
+                FieldDef("StartDate", "date"),
+                FieldDef("EndDate", "date"),
+                FieldDef("ContractTerm", "double"),
+                FieldDef("SBQQ__Order__c", "reference", "Order", "SBQQ__Order__r"),
+                FieldDef("SBQQ__Quote__c", "reference", "SBQQ__Quote__c", "SBQQ__Quote__r"),
+                _owner(),
+            ],
+        ),
+        "SBQQ__Quote__c": (
+            "a0Q",
+            [
+                FieldDef("SBQQ__Account__c", "reference", "Account", "SBQQ__Account__r"),
+                FieldDef("SBQQ__Type__c", "picklist", values=CPQ_QUOTE_TYPES, default="Quote"),
+                FieldDef("SBQQ__SubscriptionTerm__c", "double"),
+            ],
+        ),
+        "SBQQ__Subscription__c": (
+            "a0S",
+            [
+                FieldDef("SBQQ__Account__c", "reference", "Account", "SBQQ__Account__r"),
+                FieldDef("SBQQ__Contract__c", "reference", "Contract", "SBQQ__Contract__r"),
+                FieldDef("SBQQ__Product__c", "reference", "Product2", "SBQQ__Product__r"),
+                FieldDef("SBQQ__Quantity__c", "double"),
+                FieldDef("SBQQ__OrderProduct__c", "reference", "OrderItem", "SBQQ__OrderProduct__r"),
+            ],
+        ),
+    }
+
+
+def _access_objects() -> dict[str, tuple[str, list[FieldDef]]]:
+    """Read-only objects answered from sharing and permissions (`sandbox.salesforce.access`)."""
+    flags = ("HasReadAccess", "HasEditAccess", "HasDeleteAccess", "HasTransferAccess", "HasAllAccess")
+    return {
+        "UserRecordAccess": (
+            "0UA",
+            [
+                FieldDef("UserId", "reference", "User", "User", writable=False),
+                FieldDef("RecordId", "picklist", writable=False),
+                *(FieldDef(flag, "boolean", writable=False) for flag in flags),
+                FieldDef("MaxAccessLevel", "picklist", writable=False),
+            ],
+        ),
+        "UserSetupEntityAccess": (
+            "0UE",
+            [
+                FieldDef("DeveloperName", writable=False),
+                FieldDef("NamespacePrefix", writable=False),
+                FieldDef("SetupEntityId", writable=False),
+                FieldDef("SetupEntityType", "picklist", writable=False),
+                FieldDef("KeyPrefix", writable=False),
+                FieldDef("DurableId", writable=False),
+                FieldDef("LastCacheUpdate", "datetime", writable=False),
             ],
         ),
     }

@@ -11,6 +11,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from sandbox.salesforce.access import AccessObjects
 from sandbox.salesforce.errors import not_found
 from sandbox.salesforce.fields import is_valid_email
 from sandbox.salesforce.identity import IdentityEndpoints
@@ -38,7 +39,7 @@ INVALID_SESSION_BODY = [{"message": "Session expired or invalid", "errorCode": "
 _IDENTITY_PATH_RE = re.compile(r"/id/([^/]+)/([^/]+)")
 
 
-class SalesforceSim(RestApi, IdentityEndpoints):
+class SalesforceSim(AccessObjects, RestApi, IdentityEndpoints):
     """Salesforce org over HTTPS on loopback. Tests drive it with real simple-salesforce / requests calls and seed
     or inspect data through `insert`, `records`, `get`, `query`, `update`.
 
@@ -50,7 +51,9 @@ class SalesforceSim(RestApi, IdentityEndpoints):
       - Product2, Pricebook2, PricebookEntry, User: readable by every user of the org (they have no owner);
       - users of another org see nothing of this one. Invisible rows don't appear in queries, GET/PATCH/DELETE
         answer 404 NOT_FOUND, and a parent the user can't see reads as null in relationship fields.
-      `set_sharing` changes an object's organization-wide default.
+      `set_sharing` changes an object's organization-wide default. What a user may do with a record is also
+      queryable (`UserRecordAccess`), and so are their Custom Permissions (`UserSetupEntityAccess`,
+      `add_custom_permission` / `grant_custom_permission`): `sandbox.salesforce.access`.
 
     Browser flow (OAuth 2.0 web server + PKCE S256): GET `/services/oauth2/authorize` answers a login page, a form
     POSTing back to the same URL with the request in hidden fields and `#username`, `#password`, `#login`; the right
@@ -122,23 +125,34 @@ class SalesforceSim(RestApi, IdentityEndpoints):
         self._id_seq = 0
         self._order_seq = 100
         self._api_calls = 0
+        self.api_usage_limit = API_USAGE_LIMIT
         self._data = {}
+        self._deleted = {}
         self._duplicate_rules = []
         self.user_id = self._new_id("User")
         self._seed()
 
     # --- Python API for tests ------------------------------------------------------------------------------
     def reset_state(self) -> None:
-        """Drop all records, duplicate rules, shares, sharing settings, added users (with their tokens) and
-        authorization codes; keep credentials, custom fields, the integration user and its tokens."""
+        """Drop all records, duplicate rules, shares, sharing settings, added users (with their tokens),
+        authorization codes and the API usage; keep credentials, custom fields, the integration user and its
+        tokens."""
         with self.lock:
             self._duplicate_rules.clear()
+            self._api_calls, self.api_usage_limit = 0, API_USAGE_LIMIT
             self._sharing = dict(DEFAULT_SHARING)
             self._codes.clear()
             self._spent_codes.clear()
             self._seed()
             self._tokens = {t: s for t, s in self._tokens.items() if s.user_id in self._users}
             self._refresh_tokens = {t: g for t, g in self._refresh_tokens.items() if g.user_id in self._users}
+
+    def set_api_usage(self, used: int, limit: int | None = None) -> None:
+        """The org's 24-hour API usage as `Sforce-Limit-Info` will report it (`api-usage=<used>/<limit>`)."""
+        with self.lock:
+            self._api_calls = used
+            if limit is not None:
+                self.api_usage_limit = limit
 
     def add_field(self, sobject: str, name: str, kind: str = "string", *, values: Iterable[str] | None = None) -> None:
         """Register a custom field (e.g. `Email_Domain__c`); kind: string/email/url/picklist/textarea/phone/boolean/
@@ -222,6 +236,7 @@ class SalesforceSim(RestApi, IdentityEndpoints):
                 "Account": ("Private", "PublicRead", "PublicReadWrite"),
                 "Contact": SHARING_MODELS,
                 "Order": SHARING_MODELS,
+                "Contract": SHARING_MODELS,
                 "OrderItem": ("ControlledByParent",),
             }.get(sobj.name, ())
             if model not in allowed:
@@ -272,6 +287,34 @@ class SalesforceSim(RestApi, IdentityEndpoints):
         with self.lock:
             self._update(self._sobject(sobject), record_id, fields)
 
+    def delete(self, sobject: str, record_id: str) -> None:
+        """Delete a record as the API does: into the Recycle Bin (an Account with its Contacts), where queryAll
+        still finds it with IsDeleted = true."""
+        with self.lock:
+            sobj = self._sobject(sobject)
+            rid = canonical_id(record_id)
+            if rid is None or rid not in self._data[sobj.name]:
+                raise ValueError(f"no live {sobj.name} {record_id!r}")
+            self._delete(sobj, rid)
+
+    def merge(self, sobject: str, master_id: str, *others: str) -> None:
+        """Merge one or two Accounts (or Contacts) into `master_id`: their Contacts move to the master; they are
+        deleted with MasterRecordId = the master."""
+        with self.lock:
+            ids = [canonical_id(value) or value for value in (master_id, *others)]
+            self._merge(self._sobject(sobject), ids[0], ids[1:])
+
+    def empty_recycle_bin(self) -> None:
+        """Purge every deleted record (Salesforce does after 15 days): queryAll no longer finds them either."""
+        with self.lock:
+            self._deleted = {name: {} for name in self.schema}
+
+    def deleted_records(self, sobject: str) -> list[dict[str, Any]]:
+        """Copies of the records of a type in the Recycle Bin, in wire format."""
+        with self.lock:
+            sobj = self._sobject(sobject)
+            return [self._render_record(sobj, rec) for rec in self._deleted[sobj.name].values()]
+
     def records(self, sobject: str) -> list[dict[str, Any]]:
         """Copies of every record of a type, in creation order, with values in wire format."""
         with self.lock:
@@ -284,11 +327,14 @@ class SalesforceSim(RestApi, IdentityEndpoints):
             rec = self._data[sobj.name].get(canonical_id(record_id) or "")
             return None if rec is None else self._render_record(sobj, rec)
 
-    def query(self, soql: str, version: str = DEFAULT_VERSION, *, as_user: str | None = None) -> dict[str, Any]:
-        """Run SOQL as the REST query resource would (as `as_user` sees the org, default: everything); raises
-        SalesforceApiError with Salesforce's error body."""
+    def query(
+        self, soql: str, version: str = DEFAULT_VERSION, *, as_user: str | None = None, all_rows: bool = False
+    ) -> dict[str, Any]:
+        """Run SOQL as the REST query resource would (as `as_user` sees the org, default: everything; `all_rows`: as
+        queryAll, deleted records included); raises SalesforceApiError with Salesforce's error body."""
         with self.lock:
-            return self._query(soql, version, None if as_user is None else self._user_or_error(as_user))
+            user = None if as_user is None else self._user_or_error(as_user)
+            return self._query(soql, version, user, include_deleted=all_rows)
 
     def issue_token(self, user_id: str | None = None) -> str:
         """A valid access token (of the integration user, or of `user_id`) without an HTTP round trip."""
@@ -337,13 +383,21 @@ class SalesforceSim(RestApi, IdentityEndpoints):
             if user is None:
                 return to_response(Reply(401, INVALID_SESSION_BODY, {"WWW-Authenticate": "Token"}))
             self._api_calls += 1
-            reply = self._safely(lambda: self._data_request(request, match.group(1), match.group(2) or "", user))
-            reply.headers["Sforce-Limit-Info"] = f"api-usage={self._api_calls}/{API_USAGE_LIMIT}"
+            if self._api_calls > self.api_usage_limit:
+                # REST API Developer Guide, "Status Codes and Error Responses": 403 REQUEST_LIMIT_EXCEEDED once the
+                # org's 24-hour allowance of API requests is spent.
+                body = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+                reply = Reply(403, body)
+            else:
+                reply = self._safely(lambda: self._data_request(request, match.group(1), match.group(2) or "", user))
+            used = min(self._api_calls, self.api_usage_limit)
+            reply.headers["Sforce-Limit-Info"] = f"api-usage={used}/{self.api_usage_limit}"
         return to_response(reply)
 
     # --- users (record access: `state.OrgState._access`) --------------------------------------------------
     def _seed(self) -> None:
         self._data = {name: {} for name in self.schema}
+        self._deleted = {name: {} for name in self.schema}
         self._shares = {}
         self._users = {}
         integration = SimUser(

@@ -1,8 +1,8 @@
-"""SOQL: the lexer and recursive-descent parser of the subset the simulator answers (SELECT of fields and
-parent fields, COUNT(), WHERE with =, !=, <, >, <=, >=, LIKE, IN, NOT IN, AND, OR, NOT and parentheses,
-ORDER BY with NULLS FIRST/LAST, LIMIT, OFFSET), names resolved against the schema, and its evaluation over
-the records a user may see, with Salesforce's error bodies (MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE,
-INVALID_QUERY_FILTER_OPERATOR)."""
+"""SOQL: the lexer and recursive-descent parser of the subset the simulator answers (statements up to 100,000
+characters: SELECT of fields and parent fields, COUNT(), WHERE with =, !=, <, >, <=, >=, LIKE, IN, NOT IN, AND, OR,
+NOT and parentheses, ORDER BY with NULLS FIRST/LAST, LIMIT, OFFSET), names resolved against the schema, and its
+evaluation over the records a user may see (queryAll: the Recycle Bin's too), with Salesforce's error bodies
+(MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE, INVALID_QUERY_FILTER_OPERATOR)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,9 @@ _TOKEN_RE = re.compile(
     |(?P<punct>[(),])""",
     re.VERBOSE,
 )
+# "Maximum length of SOQL statements: by default, 100,000 characters" (Salesforce Developer Limits and Allocations
+# Quick Reference, "SOQL and SOSL Limits for Search Queries").
+MAX_SOQL_CHARACTERS = 100_000
 _STRING_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "'": "'", '"': '"', "\\": "\\"}
 
 
@@ -177,6 +180,7 @@ class InList:
     path: FieldPath
     values: tuple[Any, ...]
     negated: bool
+    keys: frozenset[Any] = frozenset()  # the values as compared (`comparable`), built once per query
 
 
 @dataclass(frozen=True)
@@ -388,7 +392,8 @@ class SoqlParser:
             if negated:
                 self.advance()
             self.expect_keyword("IN")
-            return InList(path, self._value_list(token, path), negated)
+            values = self._value_list(token, path)
+            return InList(path, values, negated, frozenset(comparable(v, path.leaf.kind) for v in values))
         if self.current.kind != "op":
             raise self.unexpected()
         op = self.advance().text
@@ -478,17 +483,25 @@ class SoqlParser:
 
 
 class SoqlEngine(OrgState):
-    """Runs parsed queries over the org's records as a user sees them."""
+    """Runs parsed queries over the org's records as a user sees them; with `include_deleted` (the queryAll
+    resource) over the Recycle Bin too, where records have IsDeleted = true."""
 
-    def _query(self, soql: str, version: str, user: SimUser | None = None) -> dict[str, Any]:
+    def _query(
+        self, soql: str, version: str, user: SimUser | None = None, *, include_deleted: bool = False
+    ) -> dict[str, Any]:
         if not soql.strip():
             raise api_error("MALFORMED_QUERY", "SOQL statement cannot be empty")
+        if len(soql) > MAX_SOQL_CHARACTERS:
+            raise api_error(
+                "MALFORMED_QUERY", f"SOQL statements cannot be longer than {MAX_SOQL_CHARACTERS} characters"
+            )
         query = SoqlParser(soql, self.schema).parse()
         name = query.sobject.name
+        candidates = list(self._data[name].values())
+        if include_deleted:
+            candidates.extend(self._deleted[name].values())
         rows = [
-            rec
-            for rec in self._data[name].values()
-            if self._access(name, rec, user) >= READ and self._matches(rec, query.where, user)
+            rec for rec in candidates if self._access(name, rec, user) >= READ and self._matches(rec, query.where, user)
         ]
         for key in reversed(query.order):
             rows = self._sorted(rows, key, user)
@@ -527,8 +540,7 @@ class SoqlEngine(OrgState):
         if isinstance(condition, Like):
             return actual is not None and condition.pattern.fullmatch(str(actual)) is not None
         if isinstance(condition, InList):
-            found = actual in {comparable(v, kind) for v in condition.values}
-            return found != condition.negated
+            return (actual in condition.keys) != condition.negated
         return _compare(actual, condition.op, comparable(condition.value, kind))
 
     def _sorted(self, rows: list[dict[str, Any]], key: OrderKey, user: SimUser | None) -> list[dict[str, Any]]:

@@ -41,8 +41,14 @@ DEFAULT_SHARING = {
     "Contact": "ControlledByParent",
     "Order": "Private",
     "OrderItem": "ControlledByParent",
+    "Contract": "ControlledByParent",
 }
-_PARENTS = {"Contact": ("AccountId", "Account"), "Order": ("AccountId", "Account"), "OrderItem": ("OrderId", "Order")}
+_PARENTS = {
+    "Contact": ("AccountId", "Account"),
+    "Order": ("AccountId", "Account"),
+    "OrderItem": ("OrderId", "Order"),
+    "Contract": ("AccountId", "Account"),
+}
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,9 @@ class OrgState(SimServer):
     _id_seq: int
     _order_seq: int
     _api_calls: int
+    api_usage_limit: int
     _data: Store
+    _deleted: Store  # the Recycle Bin: deleted records (IsDeleted = true), which only queryAll reads
     _duplicate_rules: list[DuplicateRule]
 
     if TYPE_CHECKING:

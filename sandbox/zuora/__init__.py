@@ -10,7 +10,9 @@ which source:
 - ``orders``: Create Order (``Zuora-Version``, refusals, invoices and payments);
 - ``accounts``: accounts and payment methods (``payment_methods`` has the records and rules);
 - ``catalog_api``: the product catalog over Object Query and v1 (``catalog``: the model; ``object_query``: filters,
-  paging and expansions; ``tenant``: the sandbox tenant's default data).
+  paging and expansions; ``tenant``: the sandbox tenant's default data);
+- ``data_query``: Data Query jobs and their result files (``sql``: the SQL subset it runs);
+- ``rate_limits``: ``RateLimit-*`` headers and 429 on demand.
 """
 
 from sandbox.zuora.catalog import (

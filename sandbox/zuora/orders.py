@@ -79,7 +79,9 @@ class OrdersApi(AccountsApi):
             raise RejectedError(
                 20, "'processingOptions.collectPayment' can not be 'true' when 'runBilling' flag is 'false'."
             )
-        plans = [_create_subscription_actions(item) for item in body["subscriptions"]]
+        items = body["subscriptions"]
+        changes = [item for item in items if not _creates(item)]
+        plans = [_create_subscription_actions(item) for item in items if _creates(item)]
         order_number = body.get("orderNumber") or self._next("order", "O-{:08d}", self.orders)
         if order_number in self.orders:
             raise RejectedError(20, f"The order number {order_number} already exists.")
@@ -90,6 +92,7 @@ class OrdersApi(AccountsApi):
         else:
             account = self._open_account(body["newAccount"], "newAccount", create_account=False)
         numbers = [self._new_subscription(account, order_number, item, action) for item, action in plans]
+        numbers += [self._change_subscription(account, order_number, item, body["orderDate"]) for item in changes]
         electronic = (options.get("electronicPaymentOptions") or {}).get("paymentMethodId")
         if electronic:
             field_name = "processingOptions.electronicPaymentOptions.paymentMethodId"
@@ -137,6 +140,12 @@ class OrdersApi(AccountsApi):
             "createdDate": now_iso(),
         }
         return str(number)
+
+    def _change_subscription(
+        self, account: dict[str, Any], order_number: str, item: dict[str, Any], order_date: str
+    ) -> str:
+        """Order actions on an existing subscription (`sandbox.zuora.subscriptions` answers them)."""
+        raise RejectedError(45, "This order action is not supported.")
 
     def _subscribed_rate_plan(self, item: dict[str, Any], account: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -202,8 +211,12 @@ class OrdersApi(AccountsApi):
         return number
 
 
+def _creates(item: dict[str, Any]) -> bool:
+    return any(action.get("type") == "CreateSubscription" for action in item.get("orderActions", []))
+
+
 def _create_subscription_actions(item: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     actions = item.get("orderActions", [])
     if len(actions) != 1 or actions[0].get("type") != "CreateSubscription" or "createSubscription" not in actions[0]:
-        raise RejectedError(45, "The sandbox supports exactly one CreateSubscription order action per subscription.")
+        raise RejectedError(45, "A new subscription takes exactly one CreateSubscription order action.")
     return item, actions[0]

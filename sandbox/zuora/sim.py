@@ -1,7 +1,9 @@
 """`ZuoraSim`: the simulated tenant's Python API, OAuth and request routing.
 
 - ``POST /oauth/token`` (form-encoded client credentials) issues bearer tokens valid ``token_ttl``
-  seconds; ``/v1/*`` and ``/object-query/*`` need one, else 401 ``{"message": "Authentication error"}``.
+  seconds; ``/v1/*``, ``/object-query/*`` and ``/query/jobs`` need one, else 401 ``{"message": "Authentication
+  error"}``; Data Query's result files (``data_query``) are pre-signed URLs instead. API answers carry
+  ``RateLimit-*`` headers; ``throttle`` refuses some with 429 (``rate_limits``).
   A wrong client id/secret answers 401 ``{"error": "invalid_client", ...}`` (RFC 6749 5.2; Zuora
   documents no body for it).
 - Every response carries a fresh ``Zuora-Request-Id`` (uuid) and echoes ``Zuora-Track-Id``. The
@@ -31,14 +33,17 @@ from sandbox.zuora.catalog_api import (
     RATE_PLANS_BY_EXTERNAL_ID,
     CatalogApi,
 )
+from sandbox.zuora.data_query import DATA_QUERY_FILES, QUERY_JOBS, DataQueryApi
 from sandbox.zuora.errors import RejectedError, zuora_failure
 from sandbox.zuora.idempotency import IDEMPOTENCY_TTL, IdempotentRequests
-from sandbox.zuora.orders import ORDERS, OrdersApi
+from sandbox.zuora.orders import ORDERS
+from sandbox.zuora.rate_limits import RateLimits
 from sandbox.zuora.state import not_allowed
+from sandbox.zuora.subscriptions import SUBSCRIPTIONS, SubscriptionsApi
 from sandbox.zuora.tenant import SANDBOX_TENANT
 
 
-class ZuoraSim(OrdersApi, CatalogApi, IdempotentRequests):
+class ZuoraSim(SubscriptionsApi, CatalogApi, IdempotentRequests, DataQueryApi, RateLimits):
     """Loopback Zuora. State is plain dicts keyed by number or id (the catalog is ``catalog``); guard reads with
     ``sim.lock``."""
 
@@ -79,6 +84,8 @@ class ZuoraSim(OrdersApi, CatalogApi, IdempotentRequests):
             self.schema_violations = []
             self.idempotency = {}
             self._counters = {}
+            self.data_query_jobs, self.data_query_files, self.data_query_polls = {}, {}, 2
+            self._reset_rate_limits()
             for product in SANDBOX_TENANT.products:
                 self.catalog.add_product(product)
             for payment_method_id in SANDBOX_TENANT.orphan_payment_methods:
@@ -250,6 +257,7 @@ class ZuoraSim(OrdersApi, CatalogApi, IdempotentRequests):
             names = {name.lower() for name, _ in headers}
             if "zuora-request-id" not in names:
                 headers.append(("Zuora-Request-Id", request_id))
+
             if track_id and "zuora-track-id" not in names:
                 headers.append(("Zuora-Track-Id", track_id))
             return start_response(status, headers, exc_info)
@@ -263,16 +271,26 @@ class ZuoraSim(OrdersApi, CatalogApi, IdempotentRequests):
             response = json_response(zuora_failure(60, f"sandbox internal error: {exc!r}"), 500)
         if "Zuora-Request-Id" not in response.headers:
             response.headers["Zuora-Request-Id"] = request.environ["zuora.request_id"]
+        if request.path != "/oauth/token" and not request.path.startswith(DATA_QUERY_FILES + "/"):
+            for name, value in self._rate_limit_headers().items():
+                response.headers.setdefault(name, value)
         return response
 
     def _route(self, request: Request) -> Response:
         path, method = request.path, request.method
         if path == "/oauth/token":
             return self._token(request) if method == "POST" else not_allowed()
-        if not (path.startswith("/v1/") or path.startswith("/object-query/")):
+        if path.startswith(DATA_QUERY_FILES + "/"):  # a pre-signed S3 URL: no bearer token
+            return self._data_query_file(request, path.rsplit("/", 1)[1]) if method == "GET" else not_allowed()
+        if not path.startswith(("/v1/", "/object-query/", QUERY_JOBS)):
             return _no_route()
         if not self._authorized(request):
             return json_response({"message": "Authentication error"}, 401)
+        throttled = self._count_api_request()
+        if throttled is not None:
+            return throttled
+        if path == QUERY_JOBS or path.startswith(QUERY_JOBS + "/"):
+            return self._data_query(request)
         if path == ORDERS:
             return self._idempotent(request, self._create_order) if method == "POST" else not_allowed()
         if path == ACCOUNTS:
@@ -283,6 +301,8 @@ class ZuoraSim(OrdersApi, CatalogApi, IdempotentRequests):
             return self._payment_method(path.rsplit("/", 1)[1]) if method == "GET" else not_allowed()
         if path.startswith(RATE_PLANS_BY_EXTERNAL_ID + "/") and path.count("/") == 4:
             return self._rate_plans_by_external_id(path.rsplit("/", 1)[1]) if method == "GET" else not_allowed()
+        if path.startswith(SUBSCRIPTIONS + "/"):
+            return self._subscriptions_route(path) if method == "GET" else not_allowed()
         if path in (OBJECT_QUERY_ACCOUNTS, OBJECT_QUERY_RATE_PLANS) or (
             path.startswith(OBJECT_QUERY_RATE_PLANS + "/") and path.count("/") == 3
         ):

@@ -70,7 +70,10 @@ def chaos(sandbox: Sandbox) -> Iterator[Chaos]:
     overrides = {
         "AWS_ENDPOINT_URL": aws.url,
         "UPSTREAM_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT_SECONDS),
+        "DYNAMODB_CONNECT_TIMEOUT_SECONDS": str(READ_TIMEOUT_SECONDS),
+        "DYNAMODB_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT_SECONDS),
         "CUSTOMER_LOCK_WAIT_SECONDS": str(LOCK_WAIT_SECONDS),
+        "SALESFORCE_ALLOWANCE_COOLDOWN_SECONDS": "0.5",  # the breaker a request-limit cell opens closes for the next
     }
     with environment(**overrides):
         checkout, send_to_zuora = load_handler("checkout"), load_handler("send_to_zuora")

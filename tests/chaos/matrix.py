@@ -58,12 +58,14 @@ CHECKOUT_CALLS = [
     Call("checkout", "account", "zuora", "read", ACCOUNT, "GET", stage="zuora_lookup", named_account=True),
     Call("checkout", "account-link", "zuora", "write", ACCOUNT, "PUT", stage="zuora_order", named_account=True),
     Call("checkout", "order", "zuora", "write", r"^/v1/orders$", "POST", stage="zuora_order"),
-    Call("checkout", "idempotency-put", "dynamodb", "write", _ddb("PutItem"), "POST", "INPROGRESS"),
-    Call("checkout", "checkpoint-get", "dynamodb", "read", _ddb("GetItem"), "POST", "checkout#[0-9a-f]{64}"),
-    Call("checkout", "lock-put", "dynamodb", "write", _ddb("PutItem"), "POST", "lock#"),
-    Call("checkout", "lock-release+checkpoint", "dynamodb", "write", _ddb("TransactWriteItems"), "POST"),
+    # The claim takes the customer's lock in the same transaction; the checkpoint is saved as the lock goes (before
+    # Zuora); the completion is one UpdateItem; after a refusal, the checkpoint's next Zuora attempt is saved.
+    Call("checkout", "claim+lock", "dynamodb", "write", _ddb("TransactWriteItems"), "POST", "INPROGRESS"),
     Call(
-        "checkout", "attempt-bump", "dynamodb", "write", _ddb("UpdateItem"), "POST", "zuora_attempt", after_refusal=True
+        "checkout", "lock-release+checkpoint", "dynamodb", "write", _ddb("TransactWriteItems"), "POST", "SET account_id"
+    ),
+    Call(
+        "checkout", "attempt-save", "dynamodb", "write", _ddb("UpdateItem"), "POST", "zuora_attempt", after_refusal=True
     ),
     Call("checkout", "idempotency-save", "dynamodb", "write", _ddb("UpdateItem"), "POST", "COMPLETED"),
 ]
@@ -238,16 +240,22 @@ def expected(call: Call, kind: FaultKind) -> Expect:
         if fault in PERSISTENT_DYNAMODB_FAULTS:
             if call.name == "lock-release":
                 return Expect(ok)  # released on a best-effort basis: the pushed Order stands, the lease lapses
-            # botocore retries 3 times, then the request fails as a whole; nothing half-done blocks the retry.
+            # botocore retries 3 times, then the request fails as a whole; nothing half-done blocks the retry. A
+            # DynamoDB that does not answer is the documented 504, inside the deadline; other faults are 500.
+            if fault == "read-timeout":
+                return Expect(504, True, "storage_timeout") if call.flow == "checkout" else Expect(504, True)
             return Expect(500, True, "internal_error") if call.flow == "checkout" else Expect(500)
         # One answer lost after the write: botocore repeats the request, and the repeat must do no harm.
-        if call.name == "idempotency-put":
+        if call.name == "claim+lock":
             return Expect(409, True, "in_progress")  # Powertools meets its own record: the caller retries later
         if call.after_refusal:
             return Expect(502, True, stage="zuora_order")  # the order's own (stored) refusal
         return Expect(ok)
     if fault == "expired-token":
         return Expect(ok)  # renewed once, in place
+    if fault == "sf-request-limit" and call.flow == "checkout":
+        # the allowance breaker opens: 503 with Retry-After, and every container pauses its Salesforce calls
+        return Expect(503, True, "SALESFORCE_ALLOWANCE_LOW", stage=call.stage)
     if fault in ("read-timeout", "commit-then-timeout"):
         return Expect(504, True, stage=call.stage)
     if fault.startswith("zuora-"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from types import ModuleType
 
 import pytest
 
@@ -312,23 +311,22 @@ def test_an_email_salesforce_cannot_store_is_422_naming_the_field(
 
 
 def test_a_retry_after_midnight_sends_zuora_the_first_tries_order_date(
-    sandbox: Sandbox, checkout_app: ModuleType
+    sandbox: Sandbox, post_checkout: CheckoutCall, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a checkout without orderDate whose Zuora order failed late on 23 November (UTC)
-    from sfzsync.checkout.flow import run_checkout
-    from sfzsync.checkout.models import CheckoutRequest
-    from sfzsync.errors import UpstreamError
+    from sfzsync.checkout import flow
 
-    services = checkout_app.service.deps
-    request = CheckoutRequest.model_validate(checkout_body())
+    body = checkout_body()
     sandbox.zuora.add_fault(Fault(path=ORDERS, status=500, body={"message": "Internal Server Error"}))
-    with pytest.raises(UpstreamError):
-        run_checkout(request, "midnight-1", services, today=dt.date(2026, 11, 23))
+    monkeypatch.setattr(flow, "utc_today", lambda: dt.date(2026, 11, 23))
+    assert post_checkout(body, key="midnight-1")["statusCode"] == 502
 
     # When the caller retries with the same key after midnight
-    result = run_checkout(request, "midnight-1", services, today=dt.date(2026, 11, 24))
+    monkeypatch.setattr(flow, "utc_today", lambda: dt.date(2026, 11, 24))
+    retried = post_checkout(body, key="midnight-1")
 
     # Then Zuora got the same body (so its Idempotency-Key would replay a committed order), and one subscription
+    assert retried["statusCode"] == 201, retried["body"]
     assert {order["orderDate"] for order in _sent_orders(sandbox)} == {"2026-11-23"}
-    assert result.orderStatus == "Completed"
+    assert body_of(retried)["orderStatus"] == "Completed"
     assert len(sandbox.zuora.subscriptions) == 1

@@ -58,7 +58,7 @@ def test_button_event_without_a_session_redirects_to_salesforce_sign_in(
     location = response["multiValueHeaders"]["Location"][0]
     assert location.startswith(f"https://{domain}/services/oauth2/authorize?")
     assert "code_challenge_method=S256" in location
-    assert any(c.startswith("sfz_oauth=") for c in response["multiValueHeaders"]["Set-Cookie"])
+    assert any(c.startswith("__Host-sfz_oauth=") for c in response["multiValueHeaders"]["Set-Cookie"])
 
 
 def test_button_event_as_committed_names_an_org_the_sandbox_does_not_serve(send_to_zuora_app: ModuleType) -> None:

@@ -4,21 +4,26 @@ A subpackage per capability over shared gateways and a small kernel:
 
 - `checkout`: `POST /orders`, the checkout API (match or create the Salesforce Account, then Zuora Create Order).
 - `send_to_zuora`: the Salesforce "Send to Zuora" button (`/sfdccpq`): sign-in, preview, push.
+- `backfill`: links the Zuora accounts that have no valid CRM Account ID (a local command and a Step Functions
+  state machine over one worker).
 - `gateways`: Salesforce (integration user, and the signed-in user), Zuora, DynamoDB, and the HTTP transport.
 - kernel: `settings` (the environment and the secret, validated once), `clients` (built once per cold start),
-  `errors` (every exception and its HTTP status), `ids` (Salesforce Ids), `observability` (Logger, Tracer,
-  Metrics), `zuora_orders` (the Create Order pieces both capabilities send).
+  `errors` (every exception and its HTTP status), `ids` (Salesforce Ids), `matching` (how a customer is found in
+  Salesforce: the checkout's and the backfill's rules), `observability` (Logger, Tracer, Metrics), `zuora_orders`
+  (the Create Order pieces both capabilities send).
 
 Subpackages are imported by name (`from sfzsync.checkout.service import CheckoutService`): importing the package
 imports nothing else, so each function loads only what its requests need.
 """
 
 __all__ = [
+    "backfill",
     "checkout",
     "clients",
     "errors",
     "gateways",
     "ids",
+    "matching",
     "observability",
     "send_to_zuora",
     "settings",

@@ -22,6 +22,6 @@ def build_clients(settings: Settings) -> Clients:
     http = TimeoutSession(runtime.connect_timeout, runtime.read_timeout)
     return Clients(
         http=http,
-        dynamodb=dynamodb_client(runtime.connect_timeout, runtime.read_timeout),
+        dynamodb=dynamodb_client(runtime.dynamodb_connect_timeout, runtime.dynamodb_read_timeout),
         zuora=ZuoraRestGateway(settings.secret.zuora, http),
     )

@@ -1,7 +1,8 @@
 """Every exception the package raises on purpose, and the HTTP status each becomes.
 
 The checkout API maps them to JSON errors in `sfzsync.checkout.http_errors`, the button to HTML pages in
-`sfzsync.send_to_zuora.http_errors`; each class's docstring opens with its status.
+`sfzsync.send_to_zuora.http_errors`; each class's docstring opens with its status. The backfill answers no HTTP: its
+two say what the state machine (or the local command) does with them.
 
     SyncError
     ├── ConfigurationError          500
@@ -12,12 +13,16 @@ The checkout API maps them to JSON errors in `sfzsync.checkout.http_errors`, the
     ├── AccountConflictError        409
     ├── CustomerBusyError           409 + Retry-After
     ├── UpstreamError               502, 504 on a timeout
+    │   └── AllowanceExhaustedError 503 + Retry-After
+    ├── StorageTimeoutError         504
     ├── ButtonLinkError             400 (page)
     ├── LoginRequiredError          302 to Salesforce sign-in (a GET) or 403 (a POST)
     ├── LoginRefusedError           400 (page)
     ├── ForbiddenError              403 (page)
     ├── RecordNotVisibleError       404 (page)
-    └── PushBlockedError            409 (page)
+    ├── PushBlockedError            409 (page)
+    ├── DataQueryFailedError        backfill: the state machine ends in QueryFailed; the command exits 1
+    └── BatchIncompleteError        backfill: Step Functions runs the batch again (its Retry), then redrive
 """
 
 from __future__ import annotations
@@ -112,6 +117,23 @@ class UpstreamError(SyncError):
         self.definitive = definitive
 
 
+class AllowanceExhaustedError(UpstreamError):
+    """503 with Retry-After: Salesforce's daily API allowance is (nearly) spent; nothing was called."""
+
+    def __init__(self, stage: str, retry_after_seconds: float) -> None:
+        super().__init__(
+            stage,
+            "SALESFORCE_ALLOWANCE_LOW",
+            "Salesforce's daily API allowance is nearly spent; calls are paused until it recovers",
+            retryable=True,
+            retry_after_seconds=retry_after_seconds,
+        )
+
+
+class StorageTimeoutError(SyncError):
+    """504: DynamoDB did not answer in time, or no time was left in the invocation for another call to it."""
+
+
 class ButtonLinkError(SyncError):
     """400 (page): the button URL is not one this deployment serves (unknown org domain, malformed or wrong-type Id)."""
 
@@ -138,3 +160,25 @@ class PushBlockedError(SyncError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+class DataQueryFailedError(SyncError):
+    """Backfill (no HTTP): Zuora's Data Query job ended failed or cancelled; nothing was linked. The state machine
+    ends in its QueryFailed state, the local command exits 1; both say Zuora's reason."""
+
+    def __init__(self, job_id: str, status: str, reason: str | None) -> None:
+        super().__init__(f"Data Query job {job_id} {status}: {reason or 'Zuora gave no reason'}")
+        self.job_id = job_id
+        self.status = status
+        self.reason = reason
+
+
+class BatchIncompleteError(SyncError):
+    """Backfill (no HTTP): some accounts of a batch failed in a way a later attempt may get past (rate limits,
+    timeouts). The batch's rows are stored; Step Functions runs the batch again (the task's Retry), which writes
+    nothing twice; accounts still failing after the last attempt are in the report, and a redrive tries again."""
+
+    def __init__(self, failed: int, reasons: list[str]) -> None:
+        super().__init__(f"{failed} account(s) of the batch not done yet: {', '.join(sorted(set(reasons)))}")
+        self.failed = failed
+        self.reasons = reasons

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, ValidationError, model_validator
 
 from sfzsync.errors import ConfigurationError
+from sfzsync.observability import logger
 
 FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$")]
 MatchRule = Literal["contact_email", "person_account_email", "account_domain"]
@@ -77,6 +79,34 @@ class CheckoutSettings(_Section):
         return data
 
 
+class OrderItemWriteBack(_Section):
+    subscriptionNumber: FieldName = "Zuora_Subscription_Number__c"
+    ratePlanId: FieldName = "Zuora_Rate_Plan_Id__c"
+    chargeNumbers: FieldName = "Zuora_Charge_Numbers__c"
+
+
+class OrderWriteBack(_Section):
+    orderNumber: FieldName = "Zuora_Order_Number__c"
+    subscriptionNumber: FieldName = "Zuora_Subscription_Number__c"
+    syncStatus: FieldName = "Zuora_Sync_Status__c"
+    syncError: FieldName = "Zuora_Sync_Error__c"
+    lastSync: FieldName = "Zuora_Last_Sync__c"
+
+
+class WriteBackFields(_Section):
+    """Salesforce fields the integration user fills after each Order push (what Zuora made of each record)."""
+
+    orderItem: OrderItemWriteBack = Field(default_factory=OrderItemWriteBack)
+    order: OrderWriteBack = Field(default_factory=OrderWriteBack)
+
+
+class ZuoraLinkFields(_Section):
+    """Zuora custom fields carrying the Salesforce Ids, so the link survives a lost write-back."""
+
+    subscription: FieldName = Field("SalesforceOrderId__c", description="Subscription field: the Order Id.")
+    ratePlan: FieldName = Field("SalesforceOrderItemId__c", description="Rate plan field: the order product Id.")
+
+
 class SendToZuoraSettings(_Section):
     sessionKey: SecretStr | None = Field(None, description="Seals the button's cookies; 32+ random characters.")
     productRatePlanField: FieldName = "Zuora_Product_Rate_Plan_Id__c"
@@ -88,6 +118,11 @@ class SendToZuoraSettings(_Section):
     callbackUrl: Annotated[str, StringConstraints(pattern=r"^https://[^\s]+/sfdccpq/callback$")] | None = Field(
         None, description="The Connected App's callback URL; defaults to this API's own /sfdccpq/callback."
     )
+    permission: (
+        Annotated[str, StringConstraints(pattern=r"^(?:[A-Za-z][A-Za-z0-9]{0,14}__)?[A-Za-z]\w{0,79}$")] | None
+    ) = Field(None, description="A Custom Permission (DeveloperName, `ns__Name` when packaged) a user needs to push.")
+    writeBack: WriteBackFields = Field(default_factory=WriteBackFields)
+    zuoraLinkFields: ZuoraLinkFields = Field(default_factory=ZuoraLinkFields)
 
 
 class MatchingSettings(_Section):
@@ -111,6 +146,12 @@ class RuntimeSettings(_Section):
     idempotency_table: str
     connect_timeout: float = 3.05
     read_timeout: float = 10.0
+    # DynamoDB answers in milliseconds: short timeouts, so three attempts fit well inside the invocation.
+    dynamodb_connect_timeout: float = 1.0
+    dynamodb_read_timeout: float = 2.0
+    # Below this share of Salesforce's daily API allowance left, checkouts pause (503) for the cooldown.
+    salesforce_api_floor_percent: float = Field(5.0, ge=0, le=100)
+    salesforce_allowance_cooldown_seconds: float = Field(300.0, gt=0, le=3600)
     lock_wait_seconds: float = 4.0
     idempotency_expiry_seconds: int = 86_400
 
@@ -131,6 +172,10 @@ def runtime_settings_from_env(environ: dict[str, str] | None = None) -> RuntimeS
     for field, name in (
         ("connect_timeout", "UPSTREAM_CONNECT_TIMEOUT_SECONDS"),
         ("read_timeout", "UPSTREAM_READ_TIMEOUT_SECONDS"),
+        ("dynamodb_connect_timeout", "DYNAMODB_CONNECT_TIMEOUT_SECONDS"),
+        ("dynamodb_read_timeout", "DYNAMODB_READ_TIMEOUT_SECONDS"),
+        ("salesforce_api_floor_percent", "SALESFORCE_API_FLOOR_PERCENT"),
+        ("salesforce_allowance_cooldown_seconds", "SALESFORCE_ALLOWANCE_COOLDOWN_SECONDS"),
         ("lock_wait_seconds", "CUSTOMER_LOCK_WAIT_SECONDS"),
     ):
         if env.get(name):
@@ -150,26 +195,57 @@ def parse_secret(document: object) -> SecretDocument:
         raise ConfigurationError(f"invalid secret document: {problems}") from None
 
 
+class SettingsSource:
+    """The environment, read once, and the secret, read through Powertools Parameters: cached for
+    `POWERTOOLS_PARAMETERS_MAX_AGE` seconds (template.yaml sets 300), then read again, so a rotated secret is picked up
+    within that time without a cold start."""
+
+    def __init__(self) -> None:
+        import boto3
+        from aws_lambda_powertools.utilities import parameters
+        from botocore.config import Config
+
+        self.runtime = runtime_settings_from_env()
+        self.max_age = float(os.environ.get("POWERTOOLS_PARAMETERS_MAX_AGE") or 300)
+        # From boto3's default session, as the handlers' DynamoDB client is: one botocore session per cold start
+        # loads the endpoint rules and service data once (left alone, Powertools would build a second session).
+        client = boto3.client(
+            "secretsmanager",
+            config=Config(
+                connect_timeout=self.runtime.connect_timeout,
+                read_timeout=self.runtime.read_timeout,
+                retries={"max_attempts": 3, "mode": "standard"},
+            ),
+        )
+        self._provider = parameters.SecretsProvider(boto3_client=client)
+        self._transform_error = parameters.exceptions.TransformParameterError
+        self._checked_at = time.monotonic()
+
+    def changed(self, current: Settings) -> Settings | None:
+        """The settings again once the cache age has passed, when the secret differs from `current`; else None.
+        A rotated secret takes effect within POWERTOOLS_PARAMETERS_MAX_AGE without a cold start; a failed read keeps
+        the settings that worked a moment ago."""
+        if time.monotonic() - self._checked_at < self.max_age:
+            return None
+        self._checked_at = time.monotonic()
+        try:
+            settings = self.load()
+        except Exception as exc:
+            logger.warning("secret not read again; keeping the one read before", extra={"reason": type(exc).__name__})
+            return None
+        if settings == current:
+            return None
+        logger.info("secret changed: clients rebuilt")
+        return settings
+
+    def load(self) -> Settings:
+        try:
+            document = self._provider.get(self.runtime.secret_id, transform="json", max_age=int(self.max_age))
+        except self._transform_error:
+            raise ConfigurationError(f"secret {self.runtime.secret_id} is not valid JSON") from None
+        return Settings(runtime=self.runtime, secret=parse_secret(document))
+
+
 def load_settings() -> Settings:
     """Read the environment and the secret (through Powertools Parameters, cached) and validate both."""
-    import boto3
-    from aws_lambda_powertools.utilities import parameters
-    from botocore.config import Config
-
-    runtime = runtime_settings_from_env()
-    # From boto3's default session, as the handlers' DynamoDB client is: one botocore session per cold start loads
-    # the endpoint rules and service data once (left alone, Powertools would build a second session).
-    client = boto3.client(
-        "secretsmanager",
-        config=Config(
-            connect_timeout=runtime.connect_timeout,
-            read_timeout=runtime.read_timeout,
-            retries={"max_attempts": 3, "mode": "standard"},
-        ),
-    )
-    provider = parameters.SecretsProvider(boto3_client=client)
-    try:
-        document = provider.get(runtime.secret_id, transform="json")
-    except parameters.exceptions.TransformParameterError:
-        raise ConfigurationError(f"secret {runtime.secret_id} is not valid JSON") from None
-    return Settings(runtime=runtime, secret=parse_secret(document))
+    return SettingsSource().load()

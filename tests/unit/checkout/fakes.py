@@ -8,11 +8,12 @@ from typing import Any
 
 from sfzsync.checkout.catalog import CatalogCharge, CatalogRatePlan, ProductCatalog
 from sfzsync.checkout.flow import CheckoutDependencies
-from sfzsync.checkout.store import Checkpoint
+from sfzsync.checkout.store import Checkpoint, Progress
 from sfzsync.errors import UpstreamError
 from sfzsync.gateways.dynamodb import HeldLock
 from sfzsync.gateways.salesforce import CreatedAccount
 from sfzsync.gateways.zuora import OrderResult, PaymentMethod, ZuoraAccount
+from sfzsync.operations.ledger import Failure
 
 PRO = "8ad09be48db5aba7018db604776d4854"
 SEATS = "8ad09be48db5aba7018db60477a54856"
@@ -108,22 +109,27 @@ class FakeZuora:
 @dataclass
 class FakeStore:
     checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
+    failures: dict[str, Failure] = field(default_factory=dict)
+    resolved: list[str] = field(default_factory=list)
     locks_taken: int = 0
 
-    def get_checkpoint(self, idempotency_key: str) -> Checkpoint | None:
-        return self.checkpoints.get(idempotency_key)
+    def get_progress(self, idempotency_key: str) -> Progress:
+        return Progress(self.checkpoints.get(idempotency_key), idempotency_key in self.failures)
+
+    def record_failure(self, idempotency_key: str, failure: Failure, customer: str | None) -> None:
+        self.failures[idempotency_key] = failure
+
+    def resolve_failure(self, idempotency_key: str) -> None:
+        self.resolved.append(idempotency_key)
+        self.failures.pop(idempotency_key, None)
 
     def acquire_lock(self, customer_key: str, wait_seconds: float, idempotency_key: str = "") -> HeldLock:
         self.locks_taken += 1
         return HeldLock(customer_key, idempotency_key)
 
-    def release_lock(self, lock: HeldLock, idempotency_key: str, checkpoint: Checkpoint | None) -> None:
+    def release_lock(self, lock: HeldLock | None, idempotency_key: str, checkpoint: Checkpoint | None) -> None:
         if checkpoint is not None:
             self.checkpoints[idempotency_key] = checkpoint
-
-    def bump_zuora_attempt(self, idempotency_key: str) -> None:
-        checkpoint = self.checkpoints[idempotency_key]
-        self.checkpoints[idempotency_key] = replace(checkpoint, zuora_attempt=checkpoint.zuora_attempt + 1)
 
 
 @dataclass

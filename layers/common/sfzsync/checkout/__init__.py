@@ -3,7 +3,7 @@
 - `models`: the request and response bodies (they make the OpenAPI document) and `InputRules`.
 - `limits`: what Salesforce and Zuora accept in the fields a checkout writes.
 - `signature`: the `X-Signature` header.
-- `matching`: how the customer is found in Salesforce: email and domain normalisation, the rule table, the choice.
+- (how the customer is found in Salesforce is the kernel's `sfzsync.matching`, shared with the backfill)
 - `catalog`: Zuora's product catalog, quantities per rate plan.
 - `preflight`: every problem only Zuora can tell (catalog, named billing account, payment method), before writing.
 - `order_body`: the Create Order body.
@@ -18,7 +18,6 @@ __all__ = [
     "flow",
     "http_errors",
     "limits",
-    "matching",
     "models",
     "order_body",
     "preflight",

@@ -5,19 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sfzsync.checkout.catalog import ProductCatalog
-from sfzsync.checkout.matching import CustomerEmail, choose_account, company_domain, lookup_queries, normalise_email
+from sfzsync.checkout.catalog import PlannedRatePlan, ProductCatalog
 from sfzsync.checkout.models import CheckoutRequest, CheckoutResult
 from sfzsync.checkout.order_body import account_name, build_order_body
 from sfzsync.checkout.preflight import check_order
 from sfzsync.checkout.store import CheckoutStore, Checkpoint
 from sfzsync.errors import AccountConflictError, IdempotencyKeyReusedError, UpstreamError
+from sfzsync.gateways.dynamodb import HeldLock
 from sfzsync.gateways.salesforce import SalesforceGateway
-from sfzsync.gateways.zuora import ZuoraAccount, ZuoraGateway
+from sfzsync.gateways.zuora import OrderResult, ZuoraAccount, ZuoraGateway
 from sfzsync.ids import is_salesforce_id, to_18
+from sfzsync.matching import CustomerEmail, choose_account, company_domain, lookup_queries, normalise_email
 from sfzsync.observability import count, logger, tracer
 
 
@@ -46,6 +47,10 @@ def request_fingerprint(request: CheckoutRequest) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
 def run_checkout(
     request: CheckoutRequest, idempotency_key: str, deps: CheckoutDependencies, today: dt.date | None = None
 ) -> CheckoutResult:
@@ -56,35 +61,47 @@ def run_checkout(
     email = normalise_email(request.customer.email)
     logger.append_keys(customer=email.masked)
     fingerprint = request_fingerprint(request)
-    checkpoint = deps.store.get_checkpoint(idempotency_key)
-    if checkpoint is not None and checkpoint.request_hash != fingerprint:
-        raise IdempotencyKeyReusedError("this Idempotency-Key was used with a different body")
-    checked = check_order(request.order, deps.catalog, deps.zuora, resuming=checkpoint is not None)
-    subscriptions, billing_account = checked.subscriptions, checked.billing_account
-    if checkpoint is None:
-        order_date = request.order.orderDate or today or dt.datetime.now(dt.UTC).date()
-        checkpoint = _resolve_customer(
-            request, email, idempotency_key, deps, order_date=order_date, billing_account=billing_account
-        )
-    else:
-        logger.info("resuming checkout from checkpoint", extra={"matched_by": checkpoint.matched_by})
-    tracer.put_annotation("matchedBy", checkpoint.matched_by)
-    if billing_account is not None:
-        _link_billing_account(billing_account, checkpoint.account_id, deps)
-    # A retry sends Zuora the very body of the first try (its Idempotency-Key replays only an equal body), even after
-    # midnight UTC when the request left orderDate to "today".
-    body = build_order_body(
-        request, email.address, checkpoint.account_id, subscriptions, dt.date.fromisoformat(checkpoint.order_date)
-    )
-    attempt = checkpoint.zuora_attempt
+    progress = deps.store.get_progress(idempotency_key)
+    lock, checkpoint = progress.lock, progress.checkpoint
     try:
-        order = deps.zuora.create_order(body, zuora_idempotency_key(idempotency_key, attempt))
+        if checkpoint is not None and checkpoint.request_hash != fingerprint:
+            raise IdempotencyKeyReusedError("this Idempotency-Key was used with a different body")
+        checked = check_order(request.order, deps.catalog, deps.zuora, resuming=checkpoint is not None)
+        if checkpoint is None:
+            lock = lock or deps.store.acquire_lock(email.address.lower(), deps.lock_wait_seconds, idempotency_key)
+            account_id, matched_by = _match_or_create(request, email, deps, checked.billing_account)
+            order_date = request.order.orderDate or today or utc_today()
+            checkpoint = Checkpoint(account_id, matched_by, fingerprint, order_date.isoformat())
+            # Saved as the lock goes, before Zuora is called: a retry after anything later resumes from here.
+            deps.store.release_lock(lock, idempotency_key, checkpoint)
+        else:
+            logger.info("resuming checkout from checkpoint", extra={"matched_by": checkpoint.matched_by})
+        lock = None
+    finally:
+        if lock is not None:
+            _release_after_failure(deps, lock, idempotency_key)
+    tracer.put_annotation("matchedBy", checkpoint.matched_by)
+    billing_account = checked.billing_account
+    try:
+        order = _place_order(
+            request,
+            checkpoint,
+            email=email,
+            billing_account=billing_account,
+            subscriptions=checked.subscriptions,
+            idempotency_key=idempotency_key,
+            deps=deps,
+        )
     except UpstreamError as error:
-        if error.definitive:
-            deps.store.bump_zuora_attempt(idempotency_key)
+        if error.definitive:  # Zuora stored this refusal under its key: the retry needs the next one
+            deps.store.release_lock(
+                None, idempotency_key, replace(checkpoint, zuora_attempt=checkpoint.zuora_attempt + 1)
+            )
         raise
     count("OrdersCreated")
     tracer.put_annotation("outcome", "ordered")
+    if progress.failure_pending:
+        deps.store.resolve_failure(idempotency_key)
     logger.info(
         "checkout completed",
         extra={
@@ -103,6 +120,34 @@ def run_checkout(
         subscriptionNumbers=order.subscription_numbers,
         orderStatus=order.status,
     )
+
+
+def _release_after_failure(deps: CheckoutDependencies, lock: HeldLock, idempotency_key: str) -> None:
+    """Best effort: the attempt's own failure is the answer; a lock not deleted lapses with its lease."""
+    try:
+        deps.store.release_lock(lock, idempotency_key, None)
+    except Exception as exc:
+        logger.warning("lock not released after a failure", extra={"reason": type(exc).__name__})
+
+
+def _place_order(
+    request: CheckoutRequest,
+    checkpoint: Checkpoint,
+    *,
+    email: CustomerEmail,
+    billing_account: ZuoraAccount | None,
+    subscriptions: list[list[PlannedRatePlan]],
+    idempotency_key: str,
+    deps: CheckoutDependencies,
+) -> OrderResult:
+    if billing_account is not None:
+        _link_billing_account(billing_account, checkpoint.account_id, deps)
+    # A retry sends Zuora the very body of the first try (its Idempotency-Key replays only an equal body), even after
+    # midnight UTC when the request left orderDate to "today".
+    body = build_order_body(
+        request, email.address, checkpoint.account_id, subscriptions, dt.date.fromisoformat(checkpoint.order_date)
+    )
+    return deps.zuora.create_order(body, zuora_idempotency_key(idempotency_key, checkpoint.zuora_attempt))
 
 
 def _linked_account_id(account: ZuoraAccount) -> str | None:
@@ -131,25 +176,6 @@ def _link_billing_account(account: ZuoraAccount, salesforce_account_id: str, dep
         # Part of placing the order (the stage a client sees): the account is linked, then ordered on.
         deps.zuora.update_account(account.account_number, {"crmId": salesforce_account_id}, stage="zuora_order")
         logger.info("named billing account linked", extra={"zuora_account_number": account.account_number})
-
-
-def _resolve_customer(
-    request: CheckoutRequest,
-    email: CustomerEmail,
-    idempotency_key: str,
-    deps: CheckoutDependencies,
-    *,
-    order_date: dt.date,
-    billing_account: ZuoraAccount | None,
-) -> Checkpoint:
-    lock = deps.store.acquire_lock(email.address.lower(), deps.lock_wait_seconds, idempotency_key)
-    checkpoint: Checkpoint | None = None
-    try:
-        account_id, matched_by = _match_or_create(request, email, deps, billing_account)
-        checkpoint = Checkpoint(account_id, matched_by, request_fingerprint(request), order_date.isoformat())
-    finally:
-        deps.store.release_lock(lock, idempotency_key, checkpoint)
-    return checkpoint
 
 
 def _match_or_create(

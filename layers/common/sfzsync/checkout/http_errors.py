@@ -3,9 +3,8 @@ response table): JSON error bodies naming every bad field, `stage` and `retryabl
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -18,90 +17,27 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, O
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
+from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
-from sfzsync.checkout.models import ErrorBody, ErrorDetail, InputRules, input_rules
+from sfzsync.checkout.models import ErrorBody, ErrorDetail
 from sfzsync.errors import (
     AccountConflictError,
+    AllowanceExhaustedError,
     ConfigurationError,
     CustomerBusyError,
     IdempotencyKeyReusedError,
     InvalidInputError,
     RequestTooLargeError,
     SignatureError,
+    StorageTimeoutError,
     UpstreamError,
 )
 from sfzsync.observability import logger, metrics, tracer
 
 NO_STORE = {"Cache-Control": "no-store"}
-# The largest valid checkout (10 subscriptions of 20 rate plans) is about 50 KB of JSON.
-MAX_BODY_CHARACTERS = 256 * 1024
-
-
-def read_json_body(text: str) -> Any:
-    """`json.loads` for request bodies: bounded size, nesting and numbers; a repeated key is an error, not last-wins."""
-    if len(text) > MAX_BODY_CHARACTERS:
-        raise RequestTooLargeError(f"the request body is over the {MAX_BODY_CHARACTERS // 1024} KiB limit")
-    try:
-        return json.loads(text, object_pairs_hook=_without_duplicate_keys)
-    except RecursionError:
-        raise json.JSONDecodeError("nested too deeply", text, 0) from None
-    except json.JSONDecodeError:
-        raise
-    except ValueError as error:  # an integer of more than 4,300 digits (Python's int conversion limit)
-        raise json.JSONDecodeError(str(error).split(";", 1)[0], text, 0) from None
-
-
-class CheckoutResolver(APIGatewayRestResolver):
-    """The REST resolver, validating each request under this deployment's input rules.
-
-    Media types are case-insensitive (RFC 9110 8.3.1) while Powertools compares `application/json` as typed, so the
-    media type of Content-Type is lower-cased (its parameters are kept as sent) before anything reads it.
-    """
-
-    def __init__(self, rules: InputRules, **options: Any) -> None:
-        super().__init__(**options)
-        self._rules = rules
-
-    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        with input_rules(self._rules):
-            return super().resolve(_with_lower_case_media_type(event), context)
-
-
-def _lower_media_type(value: str) -> str:
-    media_type, separator, parameters = value.partition(";")
-    return media_type.lower() + separator + parameters
-
-
-def _with_lower_case_media_type(event: Mapping[str, Any]) -> dict[str, Any]:
-    fixed = dict(event)
-    headers = event.get("headers")
-    if isinstance(headers, dict):
-        fixed["headers"] = {
-            k: _lower_media_type(v) if str(k).lower() == "content-type" and isinstance(v, str) else v
-            for k, v in headers.items()
-        }
-    multi = event.get("multiValueHeaders")
-    if isinstance(multi, dict):
-        fixed["multiValueHeaders"] = {
-            k: [_lower_media_type(v) if isinstance(v, str) else v for v in values]
-            if str(k).lower() == "content-type" and isinstance(values, list)
-            else values
-            for k, values in multi.items()
-        }
-    return fixed
-
-
-def _without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: set[str] = set()
-    for key, _ in pairs:
-        if key in seen:
-            raise json.JSONDecodeError(f"duplicate key {key!r}", "", 0)
-        seen.add(key)
-    return dict(pairs)
-
-
 NO_STORE_HEADER: dict[str, OpenAPIResponseHeader] = {
     "Cache-Control": {"description": "Always `no-store`.", "schema": {"type": "string"}}
 }
@@ -184,6 +120,17 @@ def _validation_response(error: RequestValidationError, content_type: str | None
     else:
         message = "the request body does not match the schema"
     return error_response(status, ErrorDetail(code="invalid_request", message=message, fields=fields))
+
+
+def _caused_by(error: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, kinds):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def register_error_handlers(app: APIGatewayRestResolver, authenticate: Callable[[dict[str, Any]], None]) -> None:
@@ -295,6 +242,35 @@ def register_error_handlers(app: APIGatewayRestResolver, authenticate: Callable[
             ),
             headers,
         )
+
+    @app.exception_handler(AllowanceExhaustedError)
+    def _allowance_low(error: AllowanceExhaustedError) -> Response[Any]:
+        retry_after = str(max(1, math.ceil(error.retry_after_seconds or 60)))
+        return error_response(
+            503,
+            ErrorDetail(code=error.code, message=error.message, stage=error.stage, retryable=True),
+            {"Retry-After": retry_after},
+        )
+
+    def storage_timeout(_: Exception) -> Response[Any]:
+        logger.warning("dynamodb did not answer in time")
+        return error_response(
+            504,
+            ErrorDetail(
+                code="storage_timeout",
+                message="the service's own storage did not answer in time; retry with the same Idempotency-Key",
+                retryable=True,
+            ),
+        )
+
+    app.exception_handler([StorageTimeoutError, ReadTimeoutError, ConnectTimeoutError])(storage_timeout)
+
+    @app.exception_handler(IdempotencyPersistenceLayerError)
+    def _idempotency_store(error: IdempotencyPersistenceLayerError) -> Response[Any]:
+        """Powertools wraps what DynamoDB raised; a timeout in there is still a timeout."""
+        if _caused_by(error, (StorageTimeoutError, ReadTimeoutError, ConnectTimeoutError)):
+            return storage_timeout(error)
+        return unexpected(error)
 
     @app.exception_handler(ConfigurationError)
     def _misconfigured(error: ConfigurationError) -> Response[Any]:

@@ -24,8 +24,8 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
 from sfzsync.checkout.limits import email_local_part_problem, fits, stored_length
-from sfzsync.checkout.matching import normalise_email
 from sfzsync.errors import InvalidInputError
+from sfzsync.matching import normalise_email
 
 # Control characters (NUL, line breaks, DEL, C1), bidi overrides and isolates (U+202E ...) and invisible characters.
 _UNSAFE_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff"

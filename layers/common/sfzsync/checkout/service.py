@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import base64
+from contextvars import ContextVar
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -19,13 +17,21 @@ from sfzsync.checkout import signature
 from sfzsync.checkout.catalog import ProductCatalog
 from sfzsync.checkout.flow import CheckoutDependencies, run_checkout
 from sfzsync.checkout.models import CheckoutRequest, CheckoutResult, InputRules
-from sfzsync.checkout.store import DynamoDBCheckoutStore
-from sfzsync.clients import build_clients
-from sfzsync.errors import SignatureError
+from sfzsync.checkout.store import LOCK_REQUEST, CheckoutRecordLayer, DynamoDBCheckoutStore, LockRequest
+from sfzsync.clients import Clients, build_clients
+from sfzsync.errors import SignatureError, SyncError
+from sfzsync.gateways.allowance import ApiAllowance
+from sfzsync.gateways.dynamodb import RecordLock, SharedTimestamp
 from sfzsync.gateways.salesforce import SalesforceRestGateway
 from sfzsync.gateways.transport import RESPONSE_MARGIN_SECONDS, invocation_scope
+from sfzsync.gateways.zuora import ZuoraRestGateway
+from sfzsync.matching import mask_email, normalise_email
 from sfzsync.observability import logger, metrics
-from sfzsync.settings import Settings, load_settings
+from sfzsync.operations.ledger import failure_of
+from sfzsync.settings import Settings, SettingsSource
+
+# The error the flow failed with, once in the ledger (the claim's release runs between the flow and the caller).
+_RECORDED: ContextVar[BaseException | None] = ContextVar("checkout_failure_recorded", default=None)
 
 
 def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
@@ -34,20 +40,45 @@ def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
     return response.model_copy(update={"replayed": True})
 
 
+def build_dependencies(settings: Settings, clients: Clients) -> CheckoutDependencies:
+    """The gateways and stores of the flow, from the settings (again after a rotated secret)."""
+    runtime, secret = settings.runtime, settings.secret
+    allowance = ApiAllowance(
+        runtime.salesforce_api_floor_percent,
+        runtime.salesforce_allowance_cooldown_seconds,
+        SharedTimestamp(clients.dynamodb, runtime.idempotency_table, "salesforce-api-allowance"),
+    )
+    zuora = ZuoraRestGateway(secret.zuora, clients.http)
+    return CheckoutDependencies(
+        salesforce=SalesforceRestGateway(secret.salesforce, clients.http, allowance),
+        zuora=zuora,
+        catalog=ProductCatalog(zuora.get_rate_plan),
+        store=DynamoDBCheckoutStore(clients.dynamodb, runtime.idempotency_table),
+        rules=tuple(secret.matching.rules),
+        domain_field=secret.matching.domainField,
+        account_defaults=dict(secret.accountDefaults),
+        lock_wait_seconds=runtime.lock_wait_seconds,
+    )
+
+
 class CheckoutService:
     """Signature check and the idempotent checkout flow over clients that live as long as the container."""
 
-    def __init__(self, settings: Settings, deps: CheckoutDependencies, dynamodb: Any) -> None:
+    def __init__(
+        self, settings: Settings, clients: Clients, deps: CheckoutDependencies, source: SettingsSource | None = None
+    ) -> None:
         self.settings = settings
+        self.clients = clients
         self.deps = deps
-        self.input_rules = InputRules(email_internationalization=settings.secret.salesforce.emailInternationalization)
+        self._source = source
         self.idempotency_config = IdempotencyConfig(
             event_key_jmespath="key",
             payload_validation_jmespath="body",
             expires_after_seconds=settings.runtime.idempotency_expiry_seconds,
             response_hook=_mark_replayed,
         )
-        persistence = DynamoDBPersistenceLayer(table_name=settings.runtime.idempotency_table, boto3_client=dynamodb)
+        table = settings.runtime.idempotency_table
+        persistence = CheckoutRecordLayer(clients.dynamodb, table, RecordLock(clients.dynamodb, table))
         self._checkout = idempotent_function(
             self._run,
             data_keyword_argument="payload",
@@ -60,23 +91,24 @@ class CheckoutService:
     @classmethod
     def from_environment(cls) -> CheckoutService:
         """Cold start: validate configuration and build the clients once."""
-        settings = load_settings()
-        runtime, secret = settings.runtime, settings.secret
+        source = SettingsSource()
+        settings = source.load()
         clients = build_clients(settings)
-        deps = CheckoutDependencies(
-            salesforce=SalesforceRestGateway(secret.salesforce, clients.http),
-            zuora=clients.zuora,
-            catalog=ProductCatalog(clients.zuora.get_rate_plan),
-            store=DynamoDBCheckoutStore(clients.dynamodb, runtime.idempotency_table),
-            rules=tuple(secret.matching.rules),
-            domain_field=secret.matching.domainField,
-            account_defaults=dict(secret.accountDefaults),
-            lock_wait_seconds=runtime.lock_wait_seconds,
-        )
-        return cls(settings, deps, clients.dynamodb)
+        return cls(settings, clients, build_dependencies(settings, clients), source)
+
+    @property
+    def input_rules(self) -> InputRules:
+        return InputRules(email_internationalization=self.settings.secret.salesforce.emailInternationalization)
+
+    def refresh(self) -> None:
+        """Pick up a rotated secret (signing secrets, client secrets) without a cold start."""
+        changed = self._source.changed(self.settings) if self._source else None
+        if changed is not None:
+            self.settings, self.deps = changed, build_dependencies(changed, self.clients)
 
     def verify_signature(self, event: Any) -> None:
         """Check X-Signature against the Idempotency-Key and raw body of an API Gateway proxy event."""
+        self.refresh()
         body = event.get("body") or ""
         if event.get("isBase64Encoded"):
             try:
@@ -100,9 +132,42 @@ class CheckoutService:
         self.idempotency_config.register_lambda_context(context)
         remaining = context.get_remaining_time_in_millis() / 1000 - RESPONSE_MARGIN_SECONDS
         payload = {"key": idempotency_key, "body": request.model_dump(mode="json")}
+        customer = normalise_email(request.customer.email).address.lower()
         with invocation_scope(remaining, request_id):
-            result: CheckoutResult = self._checkout(payload=payload, request=request)
+            # The claim of the record takes the customer's lock in the same write (see checkout.store).
+            lock_request = LOCK_REQUEST.set(LockRequest(customer, idempotency_key, self.deps.lock_wait_seconds))
+            try:
+                result: CheckoutResult = self._checkout(payload=payload, request=request)
+            except IdempotencyPersistenceLayerError as error:
+                flow_error = _RECORDED.get()
+                if isinstance(flow_error, Exception):  # the flow failed, then giving its claim up failed too
+                    logger.warning(
+                        "claim not given up after a failure", extra={"reason": type(error.__cause__).__name__}
+                    )
+                    raise flow_error from error
+                cause = error.__cause__
+                failure = cause if isinstance(cause, SyncError) else error  # e.g. the customer busy: 409, not 500
+                if _RECORDED.get() not in (error, cause):
+                    self._record(failure, request, idempotency_key)
+                raise failure from error
+            except Exception as error:
+                if _RECORDED.get() not in (error, error.__cause__):  # failed around the flow (e.g. the claim)
+                    self._record(error, request, idempotency_key)
+                raise
+            finally:
+                _RECORDED.set(None)
+                LOCK_REQUEST.reset(lock_request)
         return result
 
+    def _record(self, error: Exception, request: CheckoutRequest, idempotency_key: str) -> None:
+        failure = failure_of(error)
+        if failure is not None:
+            self.deps.store.record_failure(idempotency_key, failure, mask_email(request.customer.email.strip()))
+        _RECORDED.set(error)
+
     def _run(self, payload: dict[str, Any], request: CheckoutRequest) -> CheckoutResult:
-        return run_checkout(request, payload["key"], self.deps)
+        try:
+            return run_checkout(request, payload["key"], self.deps)
+        except Exception as error:  # recorded here, before Powertools gives the claim up, so the record says so
+            self._record(error, request, payload["key"])
+            raise

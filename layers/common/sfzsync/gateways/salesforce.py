@@ -14,7 +14,8 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 from simple_salesforce.format import format_soql
 
-from sfzsync.errors import UpstreamError
+from sfzsync.errors import AllowanceExhaustedError, UpstreamError
+from sfzsync.gateways.allowance import ApiAllowance
 from sfzsync.gateways.transport import TimeoutSession, backoff_delay, parse_retry_after, time_allows, transport_error
 from sfzsync.ids import to_18
 from sfzsync.observability import logger, tracer
@@ -25,6 +26,25 @@ T = TypeVar("T")
 RETRYABLE_ERROR_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE"})
 NOT_COMMITTED_ERROR_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED"})
 MAX_ATTEMPTS = 3
+MAX_COMPOSITE_SUBREQUESTS = 25
+# Of a Composite call's 25 subrequests, up to 5 may be queries (REST API Developer Guide, "Composite").
+MAX_COMPOSITE_QUERIES = 5
+
+
+@dataclass(frozen=True)
+class Soql:
+    """A query for `run_batch_queries`; `all_rows` sends it to queryAll (deleted and merged records included)."""
+
+    text: str
+    all_rows: bool = False
+
+
+@dataclass(frozen=True)
+class QueryPage:
+    """The first page of a query's answer; `complete` is False when Salesforce holds more (`nextRecordsUrl`)."""
+
+    records: list[dict[str, Any]]
+    complete: bool
 
 
 @dataclass(frozen=True)
@@ -105,24 +125,38 @@ class SalesforceAuthenticator:
 class SalesforceRestGateway:
     """The real gateway: one Composite call per lookup or create, timeouts on every call."""
 
-    def __init__(self, settings: SalesforceSettings, session: TimeoutSession) -> None:
+    def __init__(
+        self, settings: SalesforceSettings, session: TimeoutSession, allowance: ApiAllowance | None = None
+    ) -> None:
         self._settings = settings
         self._session = session
         self._auth = SalesforceAuthenticator(settings, session)
         self._api_prefix = f"/services/data/v{settings.apiVersion}"
+        self._allowance = allowance
 
     def _client(self, token: str, instance_url: str) -> Salesforce:
         return Salesforce(
             instance_url=instance_url, session_id=token, version=self._settings.apiVersion, session=self._session
         )
 
-    def _call(self, stage: str, action: Callable[[Salesforce], T], *, safe_to_repeat: bool) -> T:
-        """Run `action` with a valid token: re-login once on INVALID_SESSION_ID, back off on transient errors."""
+    def _call(
+        self, stage: str, action: Callable[[Salesforce], T], *, safe_to_repeat: bool, starts_work: bool = True
+    ) -> T:
+        """Run `action` with a valid token: re-login once on INVALID_SESSION_ID, back off on transient errors.
+
+        `starts_work`: the allowance breaker may refuse it; a call that finishes work already begun (the create that
+        follows a lookup) is let through, so no checkout stops halfway.
+        """
         attempt, refreshed = 0, False
+        if self._allowance is not None and starts_work:
+            self._allowance.check(stage)
         token, instance_url = self._auth.token(stage)
         while True:
             try:
-                return action(self._client(token, instance_url))
+                client = self._client(token, instance_url)
+                answer = action(client)
+                self._observe_usage(client)
+                return answer
             except SalesforceExpiredSession:
                 if refreshed:
                     raise UpstreamError(
@@ -133,6 +167,9 @@ class SalesforceRestGateway:
                 continue
             except SalesforceError as exc:
                 error = salesforce_error(stage, exc)
+                if self._allowance is not None and _daily_allowance_spent(exc):
+                    self._allowance.exhausted("Salesforce answered REQUEST_LIMIT_EXCEEDED (TotalRequests)")
+                    raise AllowanceExhaustedError(stage, self._allowance.cooldown_seconds) from None
             except requests.RequestException as exc:
                 error = transport_error("Salesforce", stage, exc)
             repeatable = safe_to_repeat or error.code in NOT_COMMITTED_ERROR_CODES
@@ -143,6 +180,11 @@ class SalesforceRestGateway:
             logger.warning("salesforce call retried", extra={"stage": stage, "code": error.code, "attempt": attempt})
             time.sleep(delay)
 
+    def _observe_usage(self, client: Salesforce) -> None:
+        usage = client.api_usage.get("api-usage")
+        if self._allowance is not None and usage is not None:
+            self._allowance.observe(int(usage.used), int(usage.total))
+
     def run_queries(self, queries: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
         body = composite_query_body(self._api_prefix, queries)
         with tracer.provider.in_subsegment("salesforce.lookup") as subsegment:
@@ -151,6 +193,32 @@ class SalesforceRestGateway:
                 "salesforce_lookup", lambda sf: sf.restful("composite", method="POST", json=body), safe_to_repeat=True
             )
         return composite_query_records("salesforce_lookup", result)
+
+    def run_batch_queries(self, queries: Mapping[str, Soql]) -> dict[str, QueryPage]:
+        """Up to 5 queries (query or queryAll) in one Composite call; each answer's first page, by name."""
+        if len(queries) > MAX_COMPOSITE_QUERIES:
+            raise ValueError(f"a Composite call carries at most {MAX_COMPOSITE_QUERIES} queries")
+        body = {
+            "allOrNone": False,
+            "compositeRequest": [
+                {
+                    "method": "GET",
+                    "url": f"{self._api_prefix}/{'queryAll' if soql.all_rows else 'query'}?{_query_param(soql.text)}",
+                    "referenceId": name,
+                }
+                for name, soql in queries.items()
+            ],
+        }
+        with tracer.provider.in_subsegment("salesforce.batch_lookup") as subsegment:
+            subsegment.put_annotation("queries", ",".join(queries))
+            result = self._call("salesforce_lookup", _composite_post(body), safe_to_repeat=True)
+        pages: dict[str, QueryPage] = {}
+        for item in _composite_items(result):
+            if item.get("httpStatusCode") != 200:
+                raise _composite_error("salesforce_lookup", item)
+            answer = item["body"]
+            pages[str(item["referenceId"])] = QueryPage(list(answer["records"]), bool(answer.get("done", True)))
+        return pages
 
     def create_account_with_contact(self, account: dict[str, Any], contact: dict[str, Any]) -> CreatedAccount:
         body = {
@@ -172,7 +240,10 @@ class SalesforceRestGateway:
         }
         with tracer.provider.in_subsegment("salesforce.create"):
             result = self._call(
-                "salesforce_create", lambda sf: sf.restful("composite", method="POST", json=body), safe_to_repeat=False
+                "salesforce_create",
+                lambda sf: sf.restful("composite", method="POST", json=body),
+                safe_to_repeat=False,
+                starts_work=False,
             )
         items = _composite_items(result)
         if all(item.get("httpStatusCode") == 201 for item in items):
@@ -200,6 +271,34 @@ class SalesforceRestGateway:
                 retryable=False,
             )
         return to_18(account_id)
+
+    def update_records(self, records: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Update (sObject, Id, fields) records, all or none per Composite request of 25 (its subrequest limit)."""
+        for start in range(0, len(records), MAX_COMPOSITE_SUBREQUESTS):
+            chunk = records[start : start + MAX_COMPOSITE_SUBREQUESTS]
+            body = {
+                "allOrNone": True,
+                "compositeRequest": [
+                    {
+                        "method": "PATCH",
+                        "url": f"{self._api_prefix}/sobjects/{sobject}/{record_id}",
+                        "referenceId": f"r{index}",
+                        "body": fields,
+                    }
+                    for index, (sobject, record_id, fields) in enumerate(chunk)
+                ],
+            }
+            with tracer.provider.in_subsegment("salesforce.update"):
+                result = self._call("salesforce_write_back", _composite_post(body), safe_to_repeat=True)
+            failed = [item for item in _composite_items(result) if int(item.get("httpStatusCode") or 500) >= 300]
+            if failed:
+                first = next((i for i in failed if _first_error_code(i) != "PROCESSING_HALTED"), failed[0])
+                raise _composite_error("salesforce_write_back", first)
+
+
+def _composite_post(body: dict[str, Any]) -> Callable[[Salesforce], Any]:
+    """A Composite call of `body`; repeating an update that sets the same values does no harm."""
+    return lambda sf: sf.restful("composite", method="POST", json=body)
 
 
 def composite_query_body(api_prefix: str, queries: Mapping[str, str]) -> dict[str, Any]:
@@ -275,6 +374,17 @@ def duplicate_match(item: dict[str, Any]) -> tuple[str, str] | None:
             if isinstance(record_id, str):
                 return str(match.get("entityType", result.get("duplicateRuleEntityType", ""))), to_18(record_id)
     return None
+
+
+def _daily_allowance_spent(exc: SalesforceError) -> bool:
+    """REQUEST_LIMIT_EXCEEDED for "TotalRequests" is the daily allowance; for concurrent requests it is transient."""
+    content: list[Any] = exc.content if isinstance(exc.content, list) else []
+    return any(
+        isinstance(item, dict)
+        and item.get("errorCode") == "REQUEST_LIMIT_EXCEEDED"
+        and "TotalRequests" in str(item.get("message", ""))
+        for item in content
+    )
 
 
 def salesforce_error(stage: str, exc: SalesforceError) -> UpstreamError:

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import requests
 
-from sfzsync.checkout.catalog import CatalogCharge, CatalogRatePlan
+from sfzsync.catalog import CatalogCharge, CatalogRatePlan
 from sfzsync.errors import UpstreamError
 from sfzsync.gateways.transport import (
     TimeoutSession,
@@ -21,7 +21,8 @@ from sfzsync.gateways.transport import (
     time_allows,
     transport_error,
 )
-from sfzsync.observability import logger, tracer
+from sfzsync.gateways.zuora_subscriptions import ZuoraSubscription, parse_subscription
+from sfzsync.observability import logger, metrics, tracer
 from sfzsync.settings import ZuoraSettings
 
 TOKEN_REFRESH_MARGIN_SECONDS = 60
@@ -78,6 +79,30 @@ class ZuoraGateway(Protocol):
     def update_account(self, account_key: str, body: dict[str, Any], stage: str = "zuora_account") -> None: ...
 
 
+class ZuoraButtonGateway(Protocol):
+    """What the Send to Zuora button needs of Zuora: accounts, the catalog, orders, and subscriptions."""
+
+    def find_accounts_by_crm_id(self, crm_id: str) -> list[ZuoraAccount]: ...
+
+    def get_rate_plan(self, rate_plan_id: str) -> CatalogRatePlan | None: ...
+
+    def create_order(self, body: dict[str, Any], idempotency_key: str) -> OrderResult: ...
+
+    def create_account(self, body: dict[str, Any], idempotency_key: str) -> ZuoraAccount: ...
+
+    def update_account(self, account_key: str, body: dict[str, Any], stage: str = "zuora_account") -> None: ...
+
+    def get_subscription(self, key: str) -> ZuoraSubscription | None:
+        """The latest version of a subscription (by number or id); None if Zuora has no such subscription."""
+        ...
+
+    def subscriptions_of_account(self, account_key: str) -> list[ZuoraSubscription]: ...
+
+    def rate_plan_ids_by_external_id(self, external_id: str) -> list[str]:
+        """Product rate plans whose externally managed plan id is `external_id` (the CPQ connector's Product2 Id)."""
+        ...
+
+
 class ZuoraRestGateway:
     """The real gateway over requests; one instance per cold start, shared by invocations."""
 
@@ -132,6 +157,9 @@ class ZuoraRestGateway:
                 "zuora_request_id": response.headers.get("Zuora-Request-Id"),
             },
         )
+        remaining = response.headers.get("RateLimit-Remaining", "")
+        if remaining.isdigit():  # Zuora's rate limit headers ("Rate limits" in Zuora's API reference)
+            metrics.add_metric(name="ZuoraRateLimitRemaining", unit="Count", value=int(remaining))
         return response
 
     def _api(
@@ -226,6 +254,21 @@ class ZuoraRestGateway:
         return PaymentMethod(
             str(body.get("id", payment_method_id)), str(owner) if owner else None, str(body.get("status", ""))
         )
+
+    def get_subscription(self, key: str) -> ZuoraSubscription | None:
+        body = self._lookup("zuora.get_subscription", f"/v1/subscriptions/{quote(key, safe='')}")
+        return None if body is None else parse_subscription(body)
+
+    def subscriptions_of_account(self, account_key: str) -> list[ZuoraSubscription]:
+        body = self._lookup("zuora.account_subscriptions", f"/v1/subscriptions/accounts/{quote(account_key, safe='')}")
+        return [parse_subscription(item) for item in (body or {}).get("subscriptions") or []]
+
+    def rate_plan_ids_by_external_id(self, external_id: str) -> list[str]:
+        # Object Query cannot filter product rate plans on the externally managed plan id (it is the related
+        # ExternalProductRatePlan); Zuora's v1 "List product rate plans by external ID" is the documented lookup.
+        path = f"/v1/product-rate-plans/external-id/{quote(external_id, safe='')}"
+        body = self._lookup("zuora.catalog_external_id", path)
+        return [str(plan["id"]) for plan in (body or {}).get("productRatePlans") or [] if plan.get("id")]
 
     def get_rate_plan(self, rate_plan_id: str) -> CatalogRatePlan | None:
         body = self._lookup(

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
+from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
 from sfzsync.errors import (
     ButtonLinkError,
@@ -18,9 +19,10 @@ from sfzsync.errors import (
     LoginRefusedError,
     PushBlockedError,
     RecordNotVisibleError,
+    StorageTimeoutError,
     UpstreamError,
 )
-from sfzsync.observability import logger
+from sfzsync.observability import count, logger
 from sfzsync.send_to_zuora import views
 
 HTML = "text/html; charset=utf-8"
@@ -107,8 +109,13 @@ def register_page_error_handlers(app: APIGatewayRestResolver) -> None:
             {"Retry-After": "3"},
         )
 
+    def count_failed_push() -> None:
+        if app.current_event.http_method == "POST":  # a push, not a preview or the sign-in
+            count("PushFailures")
+
     @app.exception_handler(UpstreamError)
     def _upstream(error: UpstreamError) -> Response[str]:
+        count_failed_push()
         logger.warning(
             "upstream failure",
             extra={"stage": error.stage, "code": error.code, "upstream_request_id": error.upstream_request_id},
@@ -127,7 +134,21 @@ def register_page_error_handlers(app: APIGatewayRestResolver) -> None:
             ),
         )
 
+    @app.exception_handler([StorageTimeoutError, ReadTimeoutError, ConnectTimeoutError])
+    def _storage_timeout(_: Exception) -> Response[str]:
+        count_failed_push()
+        logger.warning("dynamodb did not answer in time")
+        return html_response(
+            504,
+            views.error_page(
+                "This took too long",
+                "The service's own storage did not answer in time; nothing was sent twice.",
+                "This is temporary: open the button again in a minute.",
+            ),
+        )
+
     def unexpected(_: Exception) -> Response[str]:
+        count_failed_push()
         logger.exception("unexpected error")
         return html_response(
             500,

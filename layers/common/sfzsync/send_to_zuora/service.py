@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
-from sfzsync.clients import build_clients
+from sfzsync.clients import Clients, build_clients
 from sfzsync.errors import (
     ConfigurationError,
     ForbiddenError,
@@ -14,10 +15,12 @@ from sfzsync.errors import (
     LoginRequiredError,
     RecordNotVisibleError,
 )
+from sfzsync.gateways.salesforce import SalesforceRestGateway
 from sfzsync.gateways.salesforce_user import SalesforceUserGateway, SalesforceWebGateway
 from sfzsync.gateways.transport import RESPONSE_MARGIN_SECONDS, invocation_scope
 from sfzsync.ids import to_18
 from sfzsync.observability import logger
+from sfzsync.operations.ledger import FailureLedger, failure_of, key_hash
 from sfzsync.send_to_zuora.cookies import (
     OAUTH_COOKIE,
     OAUTH_SECONDS,
@@ -31,11 +34,12 @@ from sfzsync.send_to_zuora.cookies import (
     new_pkce_pair,
     set_cookie,
 )
-from sfzsync.send_to_zuora.flow import PushOutcome, SendToZuoraFlow
+from sfzsync.send_to_zuora.flow import SendToZuoraFlow
+from sfzsync.send_to_zuora.plans import PushOutcome
 from sfzsync.send_to_zuora.store import DynamoDBPushStore
 from sfzsync.send_to_zuora.target import ButtonTarget, parse_target
 from sfzsync.send_to_zuora.views import render_account_preview, render_order_preview, render_result
-from sfzsync.settings import Settings, load_settings
+from sfzsync.settings import Settings, SettingsSource
 
 
 @dataclass(frozen=True)
@@ -57,49 +61,102 @@ class PageResponse:
     cookies: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ButtonParts:
+    """What the button builds from one version of the settings (again after a rotated secret)."""
+
+    org_id: str
+    allowed_domains: list[str]
+    sealer: CookieSealer
+    salesforce: SalesforceUserGateway
+    flow: SendToZuoraFlow
+
+
+def build_parts(settings: Settings, clients: Clients) -> ButtonParts:
+    """The button's gateways and flow over the container's clients; refuses settings the button cannot run on."""
+    runtime, secret = settings.runtime, settings.secret
+    org, send = secret.salesforce, secret.sendToZuora
+    if send.sessionKey is None or len(send.sessionKey.get_secret_value()) < 32:
+        raise ConfigurationError("sendToZuora.sessionKey must hold at least 32 random characters")
+    if not org.orgId or not org.allowedDomains:
+        raise ConfigurationError("salesforce.orgId and salesforce.allowedDomains are required for the button")
+    flow = SendToZuoraFlow(
+        clients.zuora,
+        DynamoDBPushStore(clients.dynamodb, runtime.idempotency_table),
+        send,
+        to_18(org.orgId),
+        SalesforceRestGateway(org, clients.http),  # the write-back, as the integration user
+        lock_wait_seconds=runtime.lock_wait_seconds * 2,
+    )
+    sealer = CookieSealer(send.sessionKey.get_secret_value())
+    user_gateway = SalesforceWebGateway(org, clients.http, send)
+    return ButtonParts(to_18(org.orgId), org.allowedDomains, sealer, user_gateway, flow)
+
+
 class SendToZuoraService:
     """Built once per cold start; each method turns one browser request into one page or redirect."""
 
-    def __init__(self, settings: Settings, salesforce: SalesforceUserGateway, flow: SendToZuoraFlow) -> None:
-        org, send = settings.secret.salesforce, settings.secret.sendToZuora
-        if send.sessionKey is None or len(send.sessionKey.get_secret_value()) < 32:
-            raise ConfigurationError("sendToZuora.sessionKey must hold at least 32 random characters")
-        if not org.orgId or not org.allowedDomains:
-            raise ConfigurationError("salesforce.orgId and salesforce.allowedDomains are required for the button")
+    def __init__(
+        self,
+        settings: Settings,
+        parts: ButtonParts,
+        ledger: FailureLedger | None = None,
+        rebuild: Callable[[Settings], ButtonParts] | None = None,
+        source: SettingsSource | None = None,
+    ) -> None:
         self._settings = settings
-        self._org_id = to_18(org.orgId)
-        self._allowed = org.allowedDomains
-        self._sealer = CookieSealer(send.sessionKey.get_secret_value())
-        self._salesforce = salesforce
-        self._flow = flow
+        self._parts = parts
+        self._ledger = ledger
+        self._rebuild = rebuild
+        self._source = source
+
+    @property
+    def _org_id(self) -> str:
+        return self._parts.org_id
+
+    @property
+    def _allowed(self) -> list[str]:
+        return self._parts.allowed_domains
+
+    @property
+    def _sealer(self) -> CookieSealer:
+        return self._parts.sealer
+
+    @property
+    def _salesforce(self) -> SalesforceUserGateway:
+        return self._parts.salesforce
+
+    @property
+    def _flow(self) -> SendToZuoraFlow:
+        return self._parts.flow
 
     @classmethod
     def from_environment(cls) -> SendToZuoraService:
-        settings = load_settings()
-        runtime, secret = settings.runtime, settings.secret
+        """Cold start: validate configuration and build the clients once."""
+        source = SettingsSource()
+        settings = source.load()
         clients = build_clients(settings)
-        send = secret.sendToZuora
-        salesforce = SalesforceWebGateway(
-            secret.salesforce,
-            clients.http,
-            send.productRatePlanField,
-            send.productRatePlanChargeField,
-            send.multiCurrency,
-        )
-        flow = SendToZuoraFlow(
-            clients.zuora,
-            DynamoDBPushStore(clients.dynamodb, runtime.idempotency_table),
-            send,
-            to_18(secret.salesforce.orgId or ""),
-            runtime.lock_wait_seconds * 2,
-        )
-        return cls(settings, salesforce, flow)
+        ledger = FailureLedger(clients.dynamodb, settings.runtime.idempotency_table)
+        return cls(settings, build_parts(settings, clients), ledger, lambda s: build_parts(s, clients), source)
+
+    def refresh(self) -> None:
+        """Pick up a rotated secret (client secrets, session key, button settings) without a cold start."""
+        changed = self._source.changed(self._settings) if self._source else None
+        if changed is None or self._rebuild is None:
+            return
+        try:
+            parts = self._rebuild(changed)
+        except ConfigurationError as exc:  # the settings that worked a moment ago still do
+            logger.warning("rotated secret not usable by the button; keeping the last", extra={"reason": str(exc)})
+            return
+        self._settings, self._parts = changed, parts
 
     def callback_url(self, fallback: str) -> str:
         return self._settings.secret.sendToZuora.callbackUrl or fallback
 
     def scope(self, remaining_seconds: float, track_id: str | None) -> AbstractContextManager[None]:
         """Outbound calls inside are bounded by the invocation's remaining time and tagged with its request id."""
+        self.refresh()
         return invocation_scope(remaining_seconds - RESPONSE_MARGIN_SECONDS, track_id)
 
     # --- GET /sfdccpq ----------------------------------------------------------------------------
@@ -126,8 +183,9 @@ class SendToZuoraService:
 
     # --- GET /sfdccpq/callback -------------------------------------------------------------------
     def callback(self, params: dict[str, str], request: HttpRequest) -> PageResponse:
-        if params.get("error"):
-            raise LoginRefusedError(f"Salesforce sign-in did not complete ({params['error']}); open the button again.")
+        if params.get("error"):  # Salesforce's own code, or anybody's text: never shown back
+            logger.info("sign-in not completed", extra={"oauth_error": params["error"][:64]})
+            raise LoginRefusedError("Salesforce sign-in did not complete; open the button again.")
         login = self._sealer.open_login(request.cookies.get(OAUTH_COOKIE))
         nonce = self._sealer.state_nonce(params.get("state"))
         if login is None or nonce is None or nonce != login.nonce or not params.get("code"):
@@ -166,10 +224,18 @@ class SendToZuoraService:
             raise ForbiddenError("Your session expired; open the button in Salesforce again.")
         if not self._sealer.csrf_valid(session, target.record_id, form.get("csrf")):
             raise ForbiddenError("This form is not valid for this record any more; open the button again.")
+        ledger_id = f"push-failure#{self._org_id}#{target.record_id}"
         try:
             outcome, title = self._push(target, session)
         except LoginRequiredError:
             raise ForbiddenError("Your Salesforce session expired; open the button in Salesforce again.") from None
+        except Exception as error:
+            failure = failure_of(error)
+            if failure is not None and self._ledger is not None:
+                self._ledger.record(ledger_id, "push", key_hash(f"{self._org_id}#{target.record_id}"), failure, None)
+            raise
+        if self._ledger is not None:
+            self._ledger.resolve(ledger_id)
         return PageResponse(200, render_result(title, outcome))
 
     def _push(self, target: ButtonTarget, session: UserSession) -> tuple[PushOutcome, str]:
@@ -207,4 +273,4 @@ class SendToZuoraService:
 
     @staticmethod
     def _cookie_path(request: HttpRequest) -> str:
-        return f"{request.base_path}/sfdccpq"
+        return "/"  # the `__Host-` prefix: Secure, no Domain, Path=/ (RFC 6265bis "The __Host- Prefix")
