@@ -26,6 +26,7 @@ from sfzsync.gateways.zuora_subscriptions import (
     SubscriptionRatePlan,
     ZuoraSubscription,
 )
+from sfzsync.operations.ledger import Failure
 from sfzsync.send_to_zuora.cookies import UserSession
 from sfzsync.send_to_zuora.flow import SendToZuoraFlow
 from sfzsync.send_to_zuora.store import PushRecord, SentOrder
@@ -175,6 +176,15 @@ class FakeStore:
 
     def mark_sent(self, org_id: str, order_id: str, sent: SentOrder) -> None:
         self.records[order_id] = replace(self.get_push(org_id, order_id), sent=sent)
+
+    def begin_push(self) -> None:
+        return None
+
+    def record_failure(self, org_id: str, record_id: str, failure: Failure) -> None:
+        self.records[record_id] = replace(self.get_push(org_id, record_id), failure_pending=True)
+
+    def resolve_failure(self, org_id: str, record_id: str) -> None:
+        self.records[record_id] = replace(self.get_push(org_id, record_id), failure_pending=False)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from sfzsync.gateways.salesforce_user import SalesforceUserGateway, SalesforceWe
 from sfzsync.gateways.transport import RESPONSE_MARGIN_SECONDS, invocation_scope
 from sfzsync.ids import to_18
 from sfzsync.observability import logger
-from sfzsync.operations.ledger import FailureLedger, failure_of, key_hash
+from sfzsync.operations.ledger import failure_of
 from sfzsync.send_to_zuora.cookies import (
     OAUTH_COOKIE,
     OAUTH_SECONDS,
@@ -36,7 +36,7 @@ from sfzsync.send_to_zuora.cookies import (
 )
 from sfzsync.send_to_zuora.flow import SendToZuoraFlow
 from sfzsync.send_to_zuora.plans import PushOutcome
-from sfzsync.send_to_zuora.store import DynamoDBPushStore
+from sfzsync.send_to_zuora.store import DynamoDBPushStore, PushStore
 from sfzsync.send_to_zuora.target import ButtonTarget, parse_target
 from sfzsync.send_to_zuora.views import render_account_preview, render_order_preview, render_result
 from sfzsync.settings import Settings, SettingsSource
@@ -70,6 +70,7 @@ class ButtonParts:
     sealer: CookieSealer
     salesforce: SalesforceUserGateway
     flow: SendToZuoraFlow
+    store: PushStore
 
 
 def build_parts(settings: Settings, clients: Clients) -> ButtonParts:
@@ -80,9 +81,10 @@ def build_parts(settings: Settings, clients: Clients) -> ButtonParts:
         raise ConfigurationError("sendToZuora.sessionKey must hold at least 32 random characters")
     if not org.orgId or not org.allowedDomains:
         raise ConfigurationError("salesforce.orgId and salesforce.allowedDomains are required for the button")
+    store = DynamoDBPushStore(clients.dynamodb, runtime.idempotency_table)
     flow = SendToZuoraFlow(
         clients.zuora,
-        DynamoDBPushStore(clients.dynamodb, runtime.idempotency_table),
+        store,
         send,
         to_18(org.orgId),
         SalesforceRestGateway(org, clients.http),  # the write-back, as the integration user
@@ -90,7 +92,7 @@ def build_parts(settings: Settings, clients: Clients) -> ButtonParts:
     )
     sealer = CookieSealer(send.sessionKey.get_secret_value())
     user_gateway = SalesforceWebGateway(org, clients.http, send)
-    return ButtonParts(to_18(org.orgId), org.allowedDomains, sealer, user_gateway, flow)
+    return ButtonParts(to_18(org.orgId), org.allowedDomains, sealer, user_gateway, flow, store)
 
 
 class SendToZuoraService:
@@ -100,13 +102,11 @@ class SendToZuoraService:
         self,
         settings: Settings,
         parts: ButtonParts,
-        ledger: FailureLedger | None = None,
         rebuild: Callable[[Settings], ButtonParts] | None = None,
         source: SettingsSource | None = None,
     ) -> None:
         self._settings = settings
         self._parts = parts
-        self._ledger = ledger
         self._rebuild = rebuild
         self._source = source
 
@@ -136,8 +136,7 @@ class SendToZuoraService:
         source = SettingsSource()
         settings = source.load()
         clients = build_clients(settings)
-        ledger = FailureLedger(clients.dynamodb, settings.runtime.idempotency_table)
-        return cls(settings, build_parts(settings, clients), ledger, lambda s: build_parts(s, clients), source)
+        return cls(settings, build_parts(settings, clients), lambda s: build_parts(s, clients), source)
 
     def refresh(self) -> None:
         """Pick up a rotated secret (client secrets, session key, button settings) without a cold start."""
@@ -157,6 +156,7 @@ class SendToZuoraService:
     def scope(self, remaining_seconds: float, track_id: str | None) -> AbstractContextManager[None]:
         """Outbound calls inside are bounded by the invocation's remaining time and tagged with its request id."""
         self.refresh()
+        self._parts.store.begin_push()
         return invocation_scope(remaining_seconds - RESPONSE_MARGIN_SECONDS, track_id)
 
     # --- GET /sfdccpq ----------------------------------------------------------------------------
@@ -224,18 +224,17 @@ class SendToZuoraService:
             raise ForbiddenError("Your session expired; open the button in Salesforce again.")
         if not self._sealer.csrf_valid(session, target.record_id, form.get("csrf")):
             raise ForbiddenError("This form is not valid for this record any more; open the button again.")
-        ledger_id = f"push-failure#{self._org_id}#{target.record_id}"
+        store = self._parts.store
         try:
             outcome, title = self._push(target, session)
         except LoginRequiredError:
             raise ForbiddenError("Your Salesforce session expired; open the button in Salesforce again.") from None
         except Exception as error:
             failure = failure_of(error)
-            if failure is not None and self._ledger is not None:
-                self._ledger.record(ledger_id, "push", key_hash(f"{self._org_id}#{target.record_id}"), failure, None)
+            if failure is not None:
+                store.record_failure(self._org_id, target.record_id, failure)
             raise
-        if self._ledger is not None:
-            self._ledger.resolve(ledger_id)
+        store.resolve_failure(self._org_id, target.record_id)
         return PageResponse(200, render_result(title, outcome))
 
     def _push(self, target: ButtonTarget, session: UserSession) -> tuple[PushOutcome, str]:

@@ -1,13 +1,20 @@
 """The button's DynamoDB records: a lock per Salesforce Account (pushes of its records one at a time) and one
 push record per Salesforce record (Zuora key attempts so far; for an Order, its result once sent, kept forever:
-an Order sent once stays sent)."""
+an Order sent once stays sent; a flag while a failed push awaits a success), and the failure ledger's record.
+
+A push reads each push record once (kept for the rest of the push, per thread), and touches the ledger only when
+a push fails or a push record says an earlier one did.
+"""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sfzsync.gateways.dynamodb import DynamoDBClient, HeldLock, RecordLock
+from sfzsync.observability import logger
+from sfzsync.operations.ledger import Failure, FailureLedger, key_hash
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,7 @@ class PushRecord:
 
     attempt: int = 0
     sent: SentOrder | None = None
+    failure_pending: bool = False
 
 
 class PushStore(Protocol):
@@ -38,6 +46,16 @@ class PushStore(Protocol):
 
     def mark_sent(self, org_id: str, order_id: str, sent: SentOrder) -> None: ...
 
+    def begin_push(self) -> None:
+        """Forget the push records read by an earlier push (they are read again, once)."""
+        ...
+
+    def record_failure(self, org_id: str, record_id: str, failure: Failure) -> None: ...
+
+    def resolve_failure(self, org_id: str, record_id: str) -> None:
+        """After a successful push: a failure recorded for this record is marked resolved (no write otherwise)."""
+        ...
+
 
 def _push_key(org_id: str, record_id: str) -> dict[str, Any]:
     return {"id": {"S": f"push#{org_id}#{record_id}"}}
@@ -48,6 +66,17 @@ class DynamoDBPushStore:
         self._client = client
         self._table = table_name
         self._locks = RecordLock(client, table_name)
+        self._ledger = FailureLedger(client, table_name)
+        self._local = threading.local()
+
+    def _read(self) -> dict[str, PushRecord]:
+        read: dict[str, PushRecord] | None = getattr(self._local, "read", None)
+        if read is None:
+            read = self._local.read = {}
+        return read
+
+    def begin_push(self) -> None:
+        self._read().clear()
 
     def acquire_lock(self, name: str, wait_seconds: float) -> HeldLock:
         return self._locks.acquire(name, wait_seconds)
@@ -56,23 +85,16 @@ class DynamoDBPushStore:
         self._locks.release(lock)
 
     def get_push(self, org_id: str, record_id: str) -> PushRecord:
-        item = self._client.get_item(TableName=self._table, Key=_push_key(org_id, record_id), ConsistentRead=True).get(
-            "Item"
-        )
-        if not item:
-            return PushRecord()
-        sent = None
-        if "order_number" in item:
-            sent = SentOrder(
-                zuora_account_number=item["zuora_account_number"]["S"],
-                order_number=item["order_number"]["S"],
-                subscription_numbers=[v["S"] for v in item.get("subscription_numbers", {}).get("L", [])],
-                sent_at=item["sent_at"]["S"],
-                sent_by=item.get("sent_by", {}).get("S", ""),
-            )
-        return PushRecord(int(item.get("attempt", {}).get("N", "0")), sent)
+        key = f"{org_id}#{record_id}"
+        if key not in self._read():
+            item = self._client.get_item(
+                TableName=self._table, Key=_push_key(org_id, record_id), ConsistentRead=True
+            ).get("Item")
+            self._read()[key] = _push_record(item or {})
+        return self._read()[key]
 
     def bump_push_attempt(self, org_id: str, record_id: str) -> None:
+        self._read().pop(f"{org_id}#{record_id}", None)
         self._client.update_item(
             TableName=self._table,
             Key=_push_key(org_id, record_id),
@@ -81,6 +103,7 @@ class DynamoDBPushStore:
         )
 
     def mark_sent(self, org_id: str, order_id: str, sent: SentOrder) -> None:
+        self._read().pop(f"{org_id}#{order_id}", None)
         self._client.update_item(
             TableName=self._table,
             Key=_push_key(org_id, order_id),
@@ -94,3 +117,42 @@ class DynamoDBPushStore:
                 ":u": {"S": sent.sent_by},
             },
         )
+
+    def record_failure(self, org_id: str, record_id: str, failure: Failure) -> None:
+        self._read().pop(f"{org_id}#{record_id}", None)
+        self._ledger.record(
+            f"push-failure#{org_id}#{record_id}", "push", key_hash(f"{org_id}#{record_id}"), failure, None
+        )
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_push_key(org_id, record_id),
+                UpdateExpression="SET failure_pending = :pending",
+                ExpressionAttributeValues={":pending": {"BOOL": True}},
+            )
+        except Exception as exc:  # the ledger has the failure; only its automatic resolution is lost
+            logger.warning("push record not flagged", extra={"reason": type(exc).__name__})
+
+    def resolve_failure(self, org_id: str, record_id: str) -> None:
+        if not self.get_push(org_id, record_id).failure_pending:
+            return
+        self._read().pop(f"{org_id}#{record_id}", None)
+        self._ledger.resolve(f"push-failure#{org_id}#{record_id}")
+        self._client.update_item(
+            TableName=self._table, Key=_push_key(org_id, record_id), UpdateExpression="REMOVE failure_pending"
+        )
+
+
+def _push_record(item: dict[str, Any]) -> PushRecord:
+    sent = None
+    if "order_number" in item:
+        sent = SentOrder(
+            zuora_account_number=item["zuora_account_number"]["S"],
+            order_number=item["order_number"]["S"],
+            subscription_numbers=[v["S"] for v in item.get("subscription_numbers", {}).get("L", [])],
+            sent_at=item["sent_at"]["S"],
+            sent_by=item.get("sent_by", {}).get("S", ""),
+        )
+    return PushRecord(
+        int(item.get("attempt", {}).get("N", "0")), sent, bool(item.get("failure_pending", {}).get("BOOL", False))
+    )
