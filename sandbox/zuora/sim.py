@@ -3,7 +3,8 @@
 - ``POST /oauth/token`` (form-encoded client credentials) issues bearer tokens valid ``token_ttl``
   seconds; ``/v1/*``, ``/object-query/*`` and ``/query/jobs`` need one, else 401 ``{"message": "Authentication
   error"}``; Data Query's result files (``data_query``) are pre-signed URLs instead. API answers carry
-  ``RateLimit-*`` headers; ``throttle`` refuses some with 429 (``rate_limits``).
+  ``RateLimit-*`` headers; ``throttle`` refuses some with 429, and ``limit_concurrency`` those beyond k in
+  flight (``rate_limits``).
   A wrong client id/secret answers 401 ``{"error": "invalid_client", ...}`` (RFC 6749 5.2; Zuora
   documents no body for it).
 - Every response carries a fresh ``Zuora-Request-Id`` (uuid) and echoes ``Zuora-Track-Id``. The
@@ -41,6 +42,10 @@ from sandbox.zuora.rate_limits import RateLimits
 from sandbox.zuora.state import not_allowed
 from sandbox.zuora.subscriptions import SUBSCRIPTIONS, SubscriptionsApi
 from sandbox.zuora.tenant import SANDBOX_TENANT
+
+# What Zuora's concurrent request limits count: API requests, not logins (OAuth tokens) or Data Query's result files
+# (pre-signed S3 URLs here).
+_LIMITED_PATHS = ("/v1/", "/object-query/", QUERY_JOBS)
 
 
 class ZuoraSim(SubscriptionsApi, CatalogApi, IdempotentRequests, DataQueryApi, RateLimits):
@@ -262,7 +267,19 @@ class ZuoraSim(SubscriptionsApi, CatalogApi, IdempotentRequests, DataQueryApi, R
                 headers.append(("Zuora-Track-Id", track_id))
             return start_response(status, headers, exc_info)
 
-        return super().wsgi_app(environ, start)
+        if not str(environ.get("PATH_INFO", "")).startswith(_LIMITED_PATHS):
+            return super().wsgi_app(environ, start)
+        ticket = self._admit()
+        if ticket is None:  # answered at once, without processing: nothing is stored under an Idempotency-Key
+            request = Request(environ)
+            body = request.get_data(cache=True)
+            refusal = self._concurrency_refusal()
+            self._record(request, body, refusal.status_code)
+            return refusal(environ, start)
+        try:
+            return super().wsgi_app(environ, start)
+        finally:
+            self._release(ticket)
 
     def handle(self, request: Request) -> Response:
         try:
