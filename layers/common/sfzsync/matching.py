@@ -43,6 +43,7 @@ def _is_unsafe_char(char: str) -> bool:
     return char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn")
 
 
+@functools.lru_cache(maxsize=4096)  # IDNA checks every code point of every label: a request asks up to 3 times
 def ascii_host(host: str) -> str | None:
     """A host name in its ASCII form by UTS-46 / IDNA2008 (`Bücher.de` → `xn--bcher-kva.de`), or None if invalid.
 
