@@ -20,7 +20,8 @@ How it measures:
   bytecode; a few more pairs compile everything but the stdlib from source, as Lambda does with a layer that
   holds no bytecode.
 - Peak memory: the worker's `ru_maxrss` after its cold start and all its requests.
-- `--profile` runs the warm requests under cProfile and prints the top functions (not for figures).
+- `--profile` runs the warm requests under cProfile (CPU clock) and writes where their CPU time goes to
+  docs/profile.md, with a flame graph per scenario (`scripts/bench_profile.py`); not for figures.
 - Layer size: `sam build` the way tests/sam does, then the CommonLayer folder's bytes and its zip (deflate).
 """
 
@@ -49,6 +50,7 @@ from bench_measure import (  # noqa: E402
     run_scenario,
     worker,
 )
+from bench_profile import write_profile  # noqa: E402
 from bench_report import report  # noqa: E402
 from bench_scenarios import SCENARIOS  # noqa: E402
 
@@ -57,6 +59,7 @@ DEFAULT_REQUESTS = 30
 DEFAULT_COLD_RUNS = 7
 DEFAULT_BACKFILL_ACCOUNTS = 10_000
 DOC = ROOT / "docs" / "benchmarks.md"
+PROFILE_DOC = ROOT / "docs" / "profile.md"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,6 +140,9 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text)
         print(f"written to {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}", file=sys.stderr)
+    if args.profile:
+        write_profile(results, PROFILE_DOC, command)
+        print(f"profile written to {PROFILE_DOC.relative_to(ROOT)}", file=sys.stderr)
     print(f"benchmark took {time.monotonic() - started:.0f} s", file=sys.stderr)
     return 0
 

@@ -88,8 +88,8 @@ def worker() -> int:
                     os.environ.get("BENCH_PROFILE_SORT", "cumulative")
                 ).print_stats(int(os.environ.get("BENCH_PROFILE_LINES", "35")))
                 text = out.getvalue()
-                if dump := os.environ.get("BENCH_PROFILE_DUMP"):  # for pstats, snakeviz or flameprof
-                    profiler.dump_stats(dump)
+                if command.get("dump"):  # for scripts/bench_profile.py, pstats or flameprof
+                    profiler.dump_stats(command["dump"])
             rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             answers.write(json.dumps({"maxrss_kib": rss_kib, "profile": text}) + "\n")
         elif op == "quit":
@@ -280,6 +280,7 @@ class ScenarioResult:
     maxrss_kib: int
     profile: str = ""
     cpu_seconds: list[float] = field(default_factory=list)  # the handler process's CPU time per request
+    profile_dump: Path | None = None  # the cProfile stats of the warm requests (CPU clock), with --profile
 
 
 def run_scenario(sandbox: Any, meter: Meter, scenario: Scenario, requests: int, profile: bool) -> ScenarioResult:
@@ -304,12 +305,17 @@ def run_scenario(sandbox: Any, meter: Meter, scenario: Scenario, requests: int, 
             seconds.append(answer["seconds"])
             cpu_seconds.append(answer["cpu_seconds"])
             _check(scenario, answer)
-        stats = worker.ask(op="stats")
+        dump = None
+        if profile:
+            handle, name = tempfile.mkstemp(prefix=f"bench-{scenario.name}-", suffix=".prof")
+            os.close(handle)
+            dump = Path(name)
+        stats = worker.ask(op="stats", dump=str(dump) if dump else "")
     finally:
         worker.close()
     assert first is not None
     return ScenarioResult(
-        scenario, seconds, counts, first, int(stats["maxrss_kib"]), stats.get("profile", ""), cpu_seconds
+        scenario, seconds, counts, first, int(stats["maxrss_kib"]), stats.get("profile", ""), cpu_seconds, dump
     )
 
 
