@@ -75,7 +75,7 @@ PUSH_CALLS = [
     Call("push", "account-create", "zuora", "write", r"^/v1/accounts$", "POST"),
     Call("push", "account-update", "zuora", "write", r"^/v1/accounts/[^/]+$", "PUT", zuora_account=True),
     Call("push", "order", "zuora", "write", r"^/v1/orders$", "POST"),
-    Call("push", "record-get", "dynamodb", "read", _ddb("GetItem"), "POST", "push#"),
+    Call("push", "records-get", "dynamodb", "read", _ddb("BatchGetItem"), "POST", "push#"),
     Call("push", "mark-sent", "dynamodb", "write", _ddb("UpdateItem"), "POST", "order_number"),
     Call("push", "lock-release", "dynamodb", "write", _ddb("DeleteItem"), "POST", "lock#"),
 ]

@@ -170,6 +170,9 @@ class FakeStore:
     def get_push(self, org_id: str, record_id: str) -> PushRecord:
         return self.records.get(record_id, PushRecord())
 
+    def read_pushes(self, org_id: str, record_ids: list[str]) -> None:
+        return None
+
     def bump_push_attempt(self, org_id: str, record_id: str) -> None:
         record = self.get_push(org_id, record_id)
         self.records[record_id] = replace(record, attempt=record.attempt + 1)

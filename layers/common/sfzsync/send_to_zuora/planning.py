@@ -69,6 +69,8 @@ class Planner:
         start = order.effective_date or min(
             (ln.service_date for ln in order.lines if ln.service_date), default=dt.datetime.now(dt.UTC).date()
         )
+        # The Account's record too: a new Order's push creates the Zuora account under its key attempt.
+        self._store.read_pushes(self._org_id, [order.order_id, account.account_id])
         sent = self._store.get_push(self._org_id, order.order_id).sent
         if sent is None and order.written.order_number and self._write_back.complete(order):
             sent = SentOrder("", order.written.order_number, [order.written.subscription_number or ""], "", "")

@@ -9,7 +9,7 @@ a push fails or a push record says an earlier one did.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sfzsync.gateways.dynamodb import DynamoDBClient, HeldLock, RecordLock
@@ -41,6 +41,10 @@ class PushStore(Protocol):
     def release_lock(self, lock: HeldLock) -> None: ...
 
     def get_push(self, org_id: str, record_id: str) -> PushRecord: ...
+
+    def read_pushes(self, org_id: str, record_ids: list[str]) -> None:
+        """Read the push records a push will ask for in one round trip; `get_push` then answers from memory."""
+        ...
 
     def bump_push_attempt(self, org_id: str, record_id: str) -> None: ...
 
@@ -93,6 +97,23 @@ class DynamoDBPushStore:
             self._read()[key] = _push_record(item or {})
         return self._read()[key]
 
+    def read_pushes(self, org_id: str, record_ids: list[str]) -> None:
+        wanted = [r for r in dict.fromkeys(record_ids) if f"{org_id}#{r}" not in self._read()]
+        if not wanted:
+            return
+        answer = self._client.batch_get_item(
+            RequestItems={
+                self._table: {"Keys": [_push_key(org_id, r) for r in wanted], "ConsistentRead": True},
+            }
+        )
+        items = {item["id"]["S"]: item for item in answer.get("Responses", {}).get(self._table, [])}
+        # Keys DynamoDB left unprocessed (throttling) are read one by one by get_push when asked for.
+        unprocessed = {k["id"]["S"] for k in answer.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])}
+        for record_id in wanted:
+            key = _push_key(org_id, record_id)["id"]["S"]
+            if key not in unprocessed:
+                self._read()[f"{org_id}#{record_id}"] = _push_record(items.get(key, {}))
+
     def bump_push_attempt(self, org_id: str, record_id: str) -> None:
         self._read().pop(f"{org_id}#{record_id}", None)
         self._client.update_item(
@@ -103,7 +124,8 @@ class DynamoDBPushStore:
         )
 
     def mark_sent(self, org_id: str, order_id: str, sent: SentOrder) -> None:
-        self._read().pop(f"{org_id}#{order_id}", None)
+        key = f"{org_id}#{order_id}"
+        known = self._read().pop(key, None)
         self._client.update_item(
             TableName=self._table,
             Key=_push_key(org_id, order_id),
@@ -117,6 +139,8 @@ class DynamoDBPushStore:
                 ":u": {"S": sent.sent_by},
             },
         )
+        if known is not None:  # what this push read, and now wrote: the failure flag is untouched by the update
+            self._read()[key] = replace(known, sent=sent)
 
     def record_failure(self, org_id: str, record_id: str, failure: Failure) -> None:
         self._read().pop(f"{org_id}#{record_id}", None)
