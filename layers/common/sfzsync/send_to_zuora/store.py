@@ -108,7 +108,8 @@ class DynamoDBPushStore:
         )
         items = {item["id"]["S"]: item for item in answer.get("Responses", {}).get(self._table, [])}
         # Keys DynamoDB left unprocessed (throttling) are read one by one by get_push when asked for.
-        unprocessed = {k["id"]["S"] for k in answer.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])}
+        left = answer.get("UnprocessedKeys", {}).get(self._table)
+        unprocessed = {k["id"]["S"] for k in left["Keys"]} if left else set()
         for record_id in wanted:
             key = _push_key(org_id, record_id)["id"]["S"]
             if key not in unprocessed:
