@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 SOURCES := layers/common/sfzsync functions sandbox tests scripts
 
 .DEFAULT_GOAL := help
-.PHONY: help setup dev chromium demo sandbox test unit integration check chaos lint build deploy ops doctor backfill clean openapi bench screenshots
+.PHONY: help setup dev chromium demo sandbox test unit integration check chaos lint build deploy ops doctor backfill clean openapi bench load screenshots
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -78,6 +78,9 @@ openapi: setup  ## regenerate docs/openapi.json from the handlers
 
 bench: setup  ## round trips, warm latency, cold start, memory and layer size on the sandbox -> docs/benchmarks.md
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PYTHONPATH=layers/common:. $(PY) scripts/bench.py $(BENCH_ARGS)
+
+load: setup  ## 500 checkouts, 25 in flight, within Zuora's concurrency limit and Salesforce's allowance -> docs/benchmarks.md
+	PYTHONPATH=layers/common:. $(PY) scripts/load.py $(LOAD_ARGS)
 
 screenshots: setup  ## refresh docs/screenshots (the README's pictures) from the browser tests
 	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/browser -q $(PYTEST_ARGS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Mapping
@@ -30,6 +31,13 @@ MAX_ATTEMPTS = 3
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 # Last two digits of Zuora's 8-digit error codes: 50 lock contention, 61 temporary error, 70 limit exceeded.
 RETRYABLE_CATEGORIES = frozenset({"50", "61", "70"})
+# A 429 is answered before Zuora does anything (its concurrent request limit, code 50000070, or the minute's rate
+# quota: developer.zuora.com, "Rate and concurrent request limits"), so repeating it is always safe, and a concurrency
+# slot frees as soon as any request in flight is answered. Under a burst it is tried again within the invocation, up
+# to THROTTLED_ATTEMPTS times and THROTTLED_WAIT_SECONDS of waiting in all, each time after Retry-After (at most
+# backoff_delay's 4 s) plus up to a quarter more, so that the calls refused together do not all come back together.
+THROTTLED_ATTEMPTS = 8
+THROTTLED_WAIT_SECONDS = 8.0
 
 
 @dataclass(frozen=True)
@@ -174,7 +182,7 @@ class ZuoraRestGateway:
         safe_to_repeat: bool = True,
     ) -> dict[str, Any]:
         """One API call with auth and headers; retried in place only where repeating it cannot do harm."""
-        attempt, refreshed, stale = 0, False, None
+        attempt, refreshed, stale, waited = 0, False, None, 0.0
         while True:
             token = self._access_token(stage, stale)
             request_headers = {
@@ -196,15 +204,20 @@ class ZuoraRestGateway:
                 return dict(response.json())
             attempt += 1
             delay = backoff_delay(attempt, retry_after=error.retry_after_seconds)
+            throttled = response.status_code == 429
+            if throttled:
+                delay += random.uniform(0, delay / 4)  # noqa: S311 (jitter, not cryptography)
+            patient = throttled and attempt < THROTTLED_ATTEMPTS and waited + delay <= THROTTLED_WAIT_SECONDS
             if not (
                 error.retryable
-                and attempt < MAX_ATTEMPTS
+                and (attempt < MAX_ATTEMPTS or patient)
                 and time_allows(delay)
                 and (safe_to_repeat or response.status_code in RETRYABLE_STATUS)
             ):
                 raise error
             logger.warning("zuora call retried", extra={"stage": stage, "code": error.code, "attempt": attempt})
             time.sleep(delay)
+            waited += delay
 
     # --- operations ----------------------------------------------------------------------------
     def find_accounts_by_crm_id(self, crm_id: str) -> list[ZuoraAccount]:
