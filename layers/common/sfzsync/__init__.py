@@ -13,13 +13,21 @@ A subpackage per capability over shared gateways and a small kernel:
   (the Create Order pieces both capabilities send).
 
 Subpackages are imported by name (`from sfzsync.checkout.service import CheckoutService`): importing the package
-imports nothing else, so each function loads only what its requests need.
+imports nothing else but `deferred_imports`, which keeps the parts of simple-salesforce no request calls (its SOAP
+Metadata API with zeep and lxml, its login helpers, its Bulk API) from loading with it; so each function loads only
+what its requests need.
 """
+
+from sfzsync.deferred_imports import defer_unused_simple_salesforce_modules
+
+# Here, because every module of the package runs this file before its own imports (simple-salesforce among them).
+defer_unused_simple_salesforce_modules()
 
 __all__ = [
     "backfill",
     "checkout",
     "clients",
+    "deferred_imports",
     "errors",
     "gateways",
     "ids",

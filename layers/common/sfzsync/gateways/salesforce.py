@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-import jwt
 import requests
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
@@ -82,6 +81,8 @@ class SalesforceAuthenticator:
     def _fetch(self, stage: str) -> tuple[str, str]:
         settings = self._settings
         if settings.authFlow == "jwt_bearer":
+            import jwt  # here: PyJWT loads cryptography, which the client-credentials flow never needs
+
             assert settings.privateKey is not None
             claims = {
                 "iss": settings.clientId,
