@@ -19,12 +19,14 @@ from sfzsync.checkout.models import CheckoutRequest, CheckoutResult
 from sfzsync.checkout.resolver import CheckoutResolver, read_json_body
 from sfzsync.checkout.service import CheckoutService
 from sfzsync.observability import logger, metrics, tracer
+from sfzsync.snapstart import register_snapshot_hooks
 
 # A request that fails before any business metric still flushes; that is expected, not worth a warning.
 warnings.filterwarnings("ignore", "No application metrics to publish")
 service = CheckoutService.from_environment()
 app = CheckoutResolver(lambda: service.input_rules, enable_validation=True, json_body_deserializer=read_json_body)
 register_error_handlers(app, authenticate=service.verify_signature)
+register_snapshot_hooks(service.forget_connections_and_tokens, service.after_restore)
 
 IdempotencyKey = Annotated[
     str,

@@ -18,12 +18,14 @@ from sfzsync.send_to_zuora.http_errors import (
     register_page_error_handlers,
 )
 from sfzsync.send_to_zuora.service import HttpRequest, PageResponse, SendToZuoraService
+from sfzsync.snapstart import register_snapshot_hooks
 
 # A request that fails before any business metric still flushes; that is expected, not worth a warning.
 warnings.filterwarnings("ignore", "No application metrics to publish")
 app = APIGatewayRestResolver(enable_validation=True)
 service = SendToZuoraService.from_environment()
 register_page_error_handlers(app)
+register_snapshot_hooks(service.forget_connections_and_tokens, service.after_restore)
 
 Param = Annotated[str | None, Query(max_length=255)]
 FormField = Annotated[str | None, Form(max_length=255)]

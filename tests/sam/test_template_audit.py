@@ -39,6 +39,10 @@ def transformed(template: Mapping[str, Any], monkeypatch_module: pytest.MonkeyPa
     source = json.loads(json.dumps(template))
     for name, resource in source["Resources"].items():
         properties = resource.get("Properties", {})
+        # What AWS::LanguageExtensions does first in CloudFormation, with the SnapStart parameter at its default.
+        for key in ("AutoPublishAlias", "SnapStart"):
+            if isinstance(properties.get(key), dict) and properties[key].get("Fn::If", [None])[0] == "SnapStartOn":
+                del properties[key]
         for key in ("CodeUri", "ContentUri"):
             if isinstance(properties.get(key), str):
                 properties[key] = f"s3://sam-artifacts/{name}"

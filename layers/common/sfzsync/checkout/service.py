@@ -106,6 +106,18 @@ class CheckoutService:
         if changed is not None:
             self.settings, self.deps = changed, build_dependencies(changed, self.clients)
 
+    def forget_connections_and_tokens(self) -> None:
+        """SnapStart, before the snapshot and after each restore: no pooled connection (its socket does not survive a
+        restore) and no access token (every environment restored from the snapshot would share it) is kept."""
+        self.clients.http.close()
+        self.deps = build_dependencies(self.settings, self.clients)
+
+    def after_restore(self) -> None:
+        """SnapStart: the secret read again (it may have rotated since the snapshot), then no connection or token."""
+        if self._source is not None:
+            self.settings = self._source.load()
+        self.forget_connections_and_tokens()
+
     def verify_signature(self, event: Any) -> None:
         """Check X-Signature against the Idempotency-Key and raw body of an API Gateway proxy event."""
         self.refresh()

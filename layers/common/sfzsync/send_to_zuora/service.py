@@ -150,6 +150,19 @@ class SendToZuoraService:
             return
         self._settings, self._parts = changed, parts
 
+    def forget_connections_and_tokens(self) -> None:
+        """SnapStart, before the snapshot and after each restore: new clients and gateways, so no pooled connection
+        (its socket does not survive a restore) and no access token (every restored environment would share it)."""
+        clients = build_clients(self._settings)
+        self._parts = build_parts(self._settings, clients)
+        self._rebuild = lambda settings: build_parts(settings, clients)
+
+    def after_restore(self) -> None:
+        """SnapStart: the secret read again (it may have rotated since the snapshot), then no connection or token."""
+        if self._source is not None:
+            self._settings = self._source.load()
+        self.forget_connections_and_tokens()
+
     def callback_url(self, fallback: str) -> str:
         return self._settings.secret.sendToZuora.callbackUrl or fallback
 
