@@ -13,12 +13,16 @@ How it measures:
 - Round trips are counted where they arrive: Salesforce and Zuora from the simulators' call logs (OAuth token
   calls are the authentication ones), DynamoDB and Secrets Manager at the moto server (its WSGI app is wrapped
   and each request's `X-Amz-Target` counted). New TCP connections are counted at every server the same way.
-- Cold start: in a fresh process, the time `load_handler` takes (import the handler, read the secret, build
-  the configuration and clients), against the time a fresh process takes to import only the third-party
-  modules that cold start left in `sys.modules`; `--cold-runs` back-to-back pairs, fastest over fastest (other
-  load on the machine only adds time), with the median of the pairs' ratios beside it. Both sides import from
-  bytecode; a few more pairs compile everything but the stdlib from source, as Lambda does with a layer that
-  holds no bytecode.
+- Cold start (scripts/bench_cold.py): in a fresh interpreter that has imported nothing but the stdlib, the time
+  the handler's cold start takes (import it, read the secret, build the configuration and clients), against a
+  fresh interpreter importing only the third-party modules that cold start imported, and against the *naive
+  floor*: a fresh interpreter importing what a developer writing the handler would put at its top (boto3,
+  pydantic, requests, simple_salesforce and the Powertools pieces it uses; `NAIVE_IMPORTS`). `--cold-runs`
+  back-to-back triples, fastest over fastest (other load on the machine only adds time), with the median of the
+  ratios beside it. Every process runs as in Lambda: LAMBDA_TASK_ROOT set, and only the layer's requirements and
+  the runtime's boto3 (with their dependencies) importable. All sides import from bytecode; a few more triples
+  compile everything but the stdlib from source, as Lambda does with a layer that holds no bytecode. The report
+  lists the third-party packages the cold start imported (zeep and lxml must not be among the checkout's).
 - Peak memory: the worker's `ru_maxrss` after its cold start and all its requests.
 - `--profile` runs the warm requests under cProfile (CPU clock) and writes where their CPU time goes to
   docs/profile.md, with a flame graph per scenario (`scripts/bench_profile.py`); not for figures.
@@ -43,8 +47,6 @@ from bench_measure import (  # noqa: E402
     ColdStart,
     Meter,
     ScenarioResult,
-    cold_app,
-    cold_libs,
     cold_start,
     layer_size,
     run_scenario,
@@ -83,15 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile the warm requests (slower; not for figures)")
     parser.add_argument("--output", type=Path, default=None, help=f"write the report here (default {DOC.name})")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--cold-app", nargs=2, metavar=("FUNCTION", "MODULES_OUT"), help=argparse.SUPPRESS)
-    parser.add_argument("--cold-libs", metavar="MODULES_IN", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker()
-    if args.cold_app:
-        return cold_app(args.cold_app[0], Path(args.cold_app[1]))
-    if args.cold_libs:
-        return cold_libs(Path(args.cold_libs))
     return run(args, argv if argv is not None else sys.argv[1:])
 
 

@@ -11,7 +11,6 @@ import os
 import pstats
 import resource
 import shutil
-import site
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,8 @@ from bench_scenarios import Scenario
 from sandbox.invoke import invoke, load_handler
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_SCRIPT = Path(__file__).resolve().parent / "bench.py"  # the entry point: workers and cold starts run it
+BENCH_SCRIPT = Path(__file__).resolve().parent / "bench.py"  # the entry point: workers run it
+COLD_SCRIPT = Path(__file__).resolve().parent / "bench_cold.py"  # a cold start in a fresh interpreter
 SOURCE_COLD_RUNS = 3
 WARM_UPS = 2
 SF_TOKEN = "/services/oauth2/token"
@@ -94,47 +94,6 @@ def worker() -> int:
             answers.write(json.dumps({"maxrss_kib": rss_kib, "profile": text}) + "\n")
         elif op == "quit":
             break
-    return 0
-
-
-def _third_party(module: Any) -> bool:
-    roots = [str(Path(p)) for p in (*site.getsitepackages(), sysconfig.get_paths()["purelib"])]
-    files = [getattr(module, "__file__", None), *(getattr(module, "__path__", None) or [])]
-    return any(f and any(str(f).startswith(root) for root in roots) for f in files)
-
-
-def cold_app(function: str, modules_out: Path) -> int:
-    """A cold start in this fresh process: how long load_handler takes; which third-party modules it imported."""
-    before = set(sys.modules)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    saved = os.dup(1)
-    os.dup2(devnull, 1)
-    started, cpu = time.perf_counter(), time.process_time()
-    load_handler(function)
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    os.dup2(saved, 1)
-    names = [name for name, mod in list(sys.modules.items()) if name not in before and _third_party(mod)]
-    modules_out.write_text("\n".join(names))
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "modules": len(names)}))
-    return 0
-
-
-def cold_libs(modules_in: Path) -> int:
-    """Only the third-party imports of a cold start, in this fresh process (same prelude as cold_app)."""
-    import importlib
-
-    names = [n for n in modules_in.read_text().splitlines() if n]
-    failed = []
-    started, cpu = time.perf_counter(), time.process_time()
-    for name in names:
-        if name in sys.modules:
-            continue
-        try:
-            importlib.import_module(name)
-        except Exception:  # a module that imports only as a side effect of another: reported, not fatal
-            failed.append(name)
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(json.dumps({"seconds": seconds, "cpu": cpu, "modules": len(names), "failed": failed}))
     return 0
 
 
@@ -329,7 +288,8 @@ def _check(scenario: Scenario, answer: dict[str, Any], warm_up: bool = False) ->
 
 @dataclass
 class ColdStart:
-    """Fresh-process timings of one handler's cold start and of its third-party imports alone, run in pairs."""
+    """Fresh-process timings of one handler's cold start, of its third-party imports alone and of its naive import
+    floor (scripts/bench_cold.py NAIVE_IMPORTS), run in triples."""
 
     function: str
     app_seconds: list[float]
@@ -340,6 +300,10 @@ class ColdStart:
     libs_cpu: list[float] = field(default_factory=list)
     source_app_seconds: list[float] = field(default_factory=list)
     source_libs_seconds: list[float] = field(default_factory=list)
+    naive_seconds: list[float] = field(default_factory=list)
+    naive_cpu: list[float] = field(default_factory=list)
+    source_naive_seconds: list[float] = field(default_factory=list)
+    packages: dict[str, int] = field(default_factory=dict)  # third-party top-level package -> modules it imported
 
     @property
     def ratio(self) -> float:
@@ -361,44 +325,110 @@ class ColdStart:
             return float("nan")
         return min(self.source_app_seconds) / min(self.source_libs_seconds)
 
+    @property
+    def naive_ratio(self) -> float:
+        """Fastest cold start over the fastest naive floor, as `ratio`."""
+        return min(self.app_seconds) / min(self.naive_seconds)
+
+    @property
+    def naive_pair_ratio(self) -> float:
+        return statistics.median(a / b for a, b in zip(self.app_seconds, self.naive_seconds, strict=True))
+
+    @property
+    def naive_cpu_ratio(self) -> float:
+        return min(self.app_cpu) / min(self.naive_cpu)
+
+    @property
+    def source_naive_ratio(self) -> float:
+        if not self.source_app_seconds:
+            return float("nan")
+        return min(self.source_app_seconds) / min(self.source_naive_seconds)
+
+
+def lambda_packages() -> list[str]:
+    """Top-level modules a deployed function can import besides the stdlib: the layer's requirements
+    (layers/common/requirements.txt) with their dependencies, and the runtime's boto3 with its own."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+
+    lines = (ROOT / "layers" / "common" / "requirements.txt").read_text().splitlines()
+    pending = [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
+    pending.append(Requirement("boto3"))
+    seen: set[tuple[str, frozenset[str]]] = set()
+    modules: set[str] = set()
+    while pending:
+        requirement = pending.pop()
+        key = (requirement.name.lower().replace("_", "-"), frozenset(requirement.extras))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            dist = distribution(requirement.name)
+        except PackageNotFoundError:
+            continue
+        for file in dist.files or []:
+            top = file.parts[0]
+            if not top.endswith((".dist-info", ".data")) and top not in ("..", "__pycache__", "bin"):
+                modules.add(top.split(".")[0])
+        for text in dist.requires or []:
+            dependency = Requirement(text)
+            markers = [{"extra": extra} for extra in (*requirement.extras, "")]
+            if dependency.marker is None or any(dependency.marker.evaluate(m) for m in markers):
+                pending.append(dependency)
+    return sorted(modules)
+
 
 def cold_start(sandbox: Any, function: str, runs: int, from_source: bool = True) -> ColdStart:
-    """`runs` pairs of fresh processes: load_handler, then the same third-party imports alone.
+    """`runs` triples of fresh interpreters (scripts/bench_cold.py): the cold start, then the same third-party
+    imports alone, then the naive import floor.
 
-    Both sides import from bytecode: the processes share a pycache folder of their own, filled by a first,
-    discarded pair (the environment may set PYTHONDONTWRITEBYTECODE, and sfzsync would then be compiled on every
-    run while the venv's libraries are not). With `from_source`, SOURCE_COLD_RUNS more pairs run with the
+    Every process runs as in Lambda: LAMBDA_TASK_ROOT set (the X-Ray SDK behind Powertools Tracer builds its
+    sampler's AWS clients only outside Lambda) and only the layer's and the runtime's packages importable.
+    All sides import from bytecode: the processes share a pycache folder of their own, filled by a first,
+    discarded triple (the environment may set PYTHONDONTWRITEBYTECODE, and sfzsync would then be compiled on every
+    run while the venv's libraries are not). With `from_source`, SOURCE_COLD_RUNS more triples run with the
     stdlib's bytecode only: every other module is compiled from source, as in Lambda (the runtime's stdlib is
     compiled; a layer built by SAM or by pip --no-compile holds no bytecode, and /opt is read-only).
     """
-    script = str(BENCH_SCRIPT)
+    script = str(COLD_SCRIPT)
     result = ColdStart(function, [], [], 0, [])
     with tempfile.TemporaryDirectory(prefix="sfzsync-bench-") as tmp:
-        listing = Path(tmp) / "modules.txt"
+        listing, allowed = Path(tmp) / "modules.txt", Path(tmp) / "lambda-packages.txt"
+        allowed.write_text("\n".join(lambda_packages()))
         cache, stdlib_only = Path(tmp) / "pycache", Path(tmp) / "stdlib-pycache"
-        cached = {**_env(sandbox), "PYTHONPYCACHEPREFIX": str(cache)}
+        cached = {
+            **_env(sandbox),
+            "PYTHONPYCACHEPREFIX": str(cache),
+            "LAMBDA_TASK_ROOT": str(ROOT / "functions" / function),
+            "BENCH_LAMBDA_PACKAGES": str(allowed),
+        }
         cached.pop("PYTHONDONTWRITEBYTECODE", None)
         uncached = {**cached, "PYTHONPYCACHEPREFIX": str(stdlib_only), "PYTHONDONTWRITEBYTECODE": "1"}
 
-        def pair(env: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
-            app = _run_json([sys.executable, script, "--cold-app", function, str(listing)], env)
-            libs = _run_json([sys.executable, script, "--cold-libs", str(listing)], env)
-            result.modules, result.failed = libs["modules"], libs["failed"]
-            return app, libs
+        def triple(env: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+            app = _run_json([sys.executable, script, "app", function, str(listing)], env)
+            libs = _run_json([sys.executable, script, "libs", str(listing)], env)
+            naive = _run_json([sys.executable, script, "naive", function], env)
+            result.modules, result.failed, result.packages = app["third_party"], libs["failed"], app["packages"]
+            return app, libs, naive
 
-        pair(cached)
+        triple(cached)
         stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve().relative_to("/")
         shutil.copytree(cache / stdlib, stdlib_only / stdlib)  # the Lambda runtime's stdlib is compiled
         for _ in range(runs):
-            app, libs = pair(cached)
+            app, libs, naive = triple(cached)
             result.app_seconds.append(app["seconds"])
             result.libs_seconds.append(libs["seconds"])
+            result.naive_seconds.append(naive["seconds"])
             result.app_cpu.append(app["cpu"])
             result.libs_cpu.append(libs["cpu"])
+            result.naive_cpu.append(naive["cpu"])
         for _ in range(SOURCE_COLD_RUNS if from_source else 0):
-            app, libs = pair(uncached)
+            app, libs, naive = triple(uncached)
             result.source_app_seconds.append(app["seconds"])
             result.source_libs_seconds.append(libs["seconds"])
+            result.source_naive_seconds.append(naive["seconds"])
     return result
 
 
