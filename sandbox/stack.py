@@ -188,6 +188,7 @@ class Sandbox:
             "POWERTOOLS_SERVICE_NAME": "checkout",
             "POWERTOOLS_METRICS_NAMESPACE": "SfzSync",
             "POWERTOOLS_TRACE_DISABLED": "true",
+            "PYDANTIC_DISABLE_PLUGINS": "__all__",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
         }
 

@@ -2,10 +2,12 @@
 
 Run by this folder's Makefile after pip has installed the requirements: `python slim_layer.py <layer>/python`.
 
+Removed although a requirement pulls them in: zeep and lxml, and what only zeep needs (attrs, isodate, platformdirs,
+requests-toolbelt, requests-file). simple-salesforce's `.api` imports its SOAP Metadata API module (`.metadata`),
+which imports zeep and lxml, but `sfzsync.deferred_imports` stands in for that module until `Salesforce.mdapi` is
+used, and the project only calls Salesforce's REST API.
+
 Kept on purpose, although they look removable:
-- zeep and lxml (and zeep's attrs, isodate, platformdirs, requests-toolbelt, requests-file): the project only calls
-  Salesforce's REST API, but `simple_salesforce/__init__.py` imports `.api`, which imports `.metadata`, which
-  imports zeep (and zeep lxml) at import time, so any `from simple_salesforce ... import` needs them.
 - cryptography and cffi: PyJWT signs the JWT bearer assertion (RS256) with it, and sfzsync.send_to_zuora.cookies
   seals the button's cookies with AES-GCM.
 - aws-xray-sdk and wrapt: Powertools Tracer, with active tracing in template.yaml.
@@ -27,6 +29,9 @@ from pathlib import Path
 # botocore). aws-xray-sdk (Powertools Tracer) pulls botocore in, Powertools needs jmespath and requests
 # needs urllib3: the runtime's copies serve them all.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"})
+
+# simple-salesforce's SOAP Metadata API (Salesforce.mdapi) and what only it needs: never imported (deferred_imports).
+NEVER_IMPORTED = frozenset({"zeep", "lxml", "attrs", "isodate", "platformdirs", "requests-toolbelt", "requests-file"})
 
 # Build and type-checking inputs: C and Cython sources and headers, type stubs. Python never imports them.
 UNREAD_SUFFIXES = (".c", ".h", ".pyx", ".pxd", ".pxi", ".pyi")
@@ -77,6 +82,9 @@ def slim(layer: Path) -> list[str]:
         name = HeaderParser().parsestr((dist_info / "METADATA").read_text()).get("Name", "")
         if canonical(name) in RUNTIME_PROVIDED:
             report.append(f"{name}: {remove_distribution(layer, dist_info) / 1e6:.1f} MB (the Lambda runtime has it)")
+        elif canonical(name) in NEVER_IMPORTED:
+            freed = remove_distribution(layer, dist_info) / 1e6
+            report.append(f"{name}: {freed:.1f} MB (only Salesforce.mdapi, the SOAP Metadata API, imports it)")
     for relative, why in UNREAD_FILES.items():
         path = layer / relative
         if path.is_file():
