@@ -333,7 +333,8 @@ def report(
             "`layers/common/Makefile` installs the arm64 wheels; `layers/common/slim_layer.py` then removes what",
             "the python3.13 runtime provides (boto3, botocore, s3transfer, jmespath, python-dateutil, six, urllib3)",
             "and files no code path reads (C and Cython sources and headers, type stubs, console scripts,",
-            "simple-salesforce's Metadata API WSDL, Powertools' Swagger UI assets), and says why zeep and lxml stay.",
+            "simple-salesforce's Metadata API WSDL, Powertools' Swagger UI assets), and zeep, lxml and what only they",
+            "need (simple-salesforce's SOAP Metadata API, which `sfzsync.deferred_imports` keeps from being imported).",
             "`tests/sam/test_layer.py` runs both handlers from the built layer alone.",
             "",
         ]
