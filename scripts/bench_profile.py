@@ -79,7 +79,12 @@ def write_profile(results: list[ScenarioResult], doc: Path, command: str) -> Non
         lines += ["| --- | --- | --- |"]
         lines += [f"| `{name}` | {calls} | {share:.1%} |" for name, calls, share in top_functions(stats)]
         if drawn.returncode == 0:
-            lines += ["", f"Flame graph: [{svg.relative_to(doc.parent)}]({svg.relative_to(doc.parent)})"]
+            link = svg.relative_to(doc.parent)
+            lines += [
+                "",
+                f"Flame graph: [{link}]({link}) (flameprof rebuilds stacks from cProfile's caller-callee pairs, so",
+                "deep stacks are approximate; the shares above are exact).",
+            ]
         lines.append("")
         result.profile_dump.unlink(missing_ok=True)
     doc.write_text("\n".join(lines))
