@@ -13,7 +13,7 @@ import shlex
 import signal
 import threading
 
-from .api_gateway import LocalApiGateway
+from .api_gateway import LocalApiGateway, deployed_routes
 from .demo_data import PASSWORD, REP, seed_button_data, seed_demo_data
 from .invoke import load_handler
 from .stack import SIGNING_SECRET, Sandbox
@@ -30,13 +30,7 @@ def main() -> None:
         seed_demo_data(sandbox)
         button = seed_button_data(sandbox)
         checkout, send_to_zuora = load_handler("checkout"), load_handler("send_to_zuora")
-        routes = {
-            ("POST", "/orders"): checkout,
-            ("GET", "/sfdccpq"): send_to_zuora,
-            ("GET", "/sfdccpq/callback"): send_to_zuora,
-            ("POST", "/sfdccpq"): send_to_zuora,
-        }
-        with LocalApiGateway(routes, ssl_context=sandbox.ca.server_context()) as api:
+        with LocalApiGateway(deployed_routes(checkout, send_to_zuora), ssl_context=sandbox.ca.server_context()) as api:
             bundle = str(sandbox.ca.bundle_path)
             exports = {
                 "API_URL": api.url,

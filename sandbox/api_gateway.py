@@ -51,6 +51,17 @@ _TEXT_TYPES = re.compile(
 _HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "keep-alive"}
 
 Route = tuple[str, str]
+BUTTON_ROUTES: tuple[Route, ...] = (("GET", "/sfdccpq"), ("GET", "/sfdccpq/callback"), ("POST", "/sfdccpq"))
+
+
+def deployed_routes(
+    checkout: ModuleType | None = None, send_to_zuora: ModuleType | None = None
+) -> dict[Route, ModuleType]:
+    """The routes template.yaml gives each function, for those given."""
+    routes = {("POST", "/orders"): checkout} if checkout is not None else {}
+    if send_to_zuora is not None:
+        routes |= dict.fromkeys(BUTTON_ROUTES, send_to_zuora)
+    return routes
 
 
 class _RawHeadersHandler(WSGIRequestHandler):

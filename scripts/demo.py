@@ -19,7 +19,7 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "sfzsync")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "SfzSync")
 
-from sandbox.api_gateway import LocalApiGateway
+from sandbox.api_gateway import LocalApiGateway, deployed_routes
 from sandbox.button_client import ButtonClient, text_of
 from sandbox.demo_data import PASSWORD, REP, seed_button_data, seed_demo_data, seed_lifecycle
 from sandbox.invoke import invoke, load_event, load_handler, response_json
@@ -86,10 +86,9 @@ def run_button(sandbox: Sandbox) -> int:
     data = seed_button_data(sandbox)
     life = seed_lifecycle(sandbox, data)
     button = load_handler("send_to_zuora")
-    routes = {("GET", "/sfdccpq"): button, ("GET", "/sfdccpq/callback"): button, ("POST", "/sfdccpq"): button}
     failures = 0
     with (
-        LocalApiGateway(routes, ssl_context=sandbox.ca.server_context()) as api,
+        LocalApiGateway(deployed_routes(send_to_zuora=button), ssl_context=sandbox.ca.server_context()) as api,
         contextlib.redirect_stdout(io.StringIO()) as quiet,
     ):
         browser = ButtonClient(sandbox, api.url)

@@ -20,7 +20,7 @@ import pytest
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "sfzsync")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "SfzSync")
 
-from sandbox.api_gateway import LocalApiGateway
+from sandbox.api_gateway import LocalApiGateway, deployed_routes
 from sandbox.invoke import checkout_event, invoke, load_handler
 from sandbox.stack import SIGNING_SECRET, Sandbox, SandboxOptions
 from tests.log_audit import AUDIT, Finding
@@ -95,13 +95,9 @@ def send_to_zuora_app(sandbox: Sandbox) -> ModuleType:
 @pytest.fixture(scope="session")
 def button_api(sandbox: Sandbox, send_to_zuora_app: ModuleType, checkout_app: ModuleType) -> Iterator[LocalApiGateway]:
     """Both functions behind API Gateway on loopback (HTTPS with the sandbox CA), as deployed by template.yaml."""
-    routes = {
-        ("POST", "/orders"): checkout_app,
-        ("GET", "/sfdccpq"): send_to_zuora_app,
-        ("GET", "/sfdccpq/callback"): send_to_zuora_app,
-        ("POST", "/sfdccpq"): send_to_zuora_app,
-    }
-    with LocalApiGateway(routes, ssl_context=sandbox.ca.server_context()) as gateway:
+    with LocalApiGateway(
+        deployed_routes(checkout_app, send_to_zuora_app), ssl_context=sandbox.ca.server_context()
+    ) as gateway:
         yield gateway
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.retries import standard
 
-from sandbox.api_gateway import LocalApiGateway
+from sandbox.api_gateway import LocalApiGateway, deployed_routes
 from sandbox.aws_proxy import AwsFaultProxy
 from sandbox.invoke import load_handler
 from sandbox.stack import Sandbox
@@ -77,14 +77,8 @@ def chaos(sandbox: Sandbox) -> Iterator[Chaos]:
     }
     with environment(**overrides):
         checkout, send_to_zuora = load_handler("checkout"), load_handler("send_to_zuora")
-    routes = {
-        ("POST", "/orders"): checkout,
-        ("GET", "/sfdccpq"): send_to_zuora,
-        ("GET", "/sfdccpq/callback"): send_to_zuora,
-        ("POST", "/sfdccpq"): send_to_zuora,
-    }
     try:
-        with LocalApiGateway(routes, ssl_context=sandbox.ca.server_context()) as api:
+        with LocalApiGateway(deployed_routes(checkout, send_to_zuora), ssl_context=sandbox.ca.server_context()) as api:
             yield Chaos(sandbox, aws, checkout, send_to_zuora, api)
     finally:
         aws.stop()

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from sandbox.api_gateway import LocalApiGateway
+from sandbox.api_gateway import LocalApiGateway, deployed_routes
 from sandbox.button_client import ButtonClient
 from sandbox.core import Fault
 from sandbox.demo_data import PASSWORD, REP, seed_button_data
@@ -290,9 +290,10 @@ def warm_button(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[L
     """The button in a container that reads its secret again after 1 s."""
     monkeypatch.setenv("POWERTOOLS_PARAMETERS_MAX_AGE", "1")
     handler = load_handler("send_to_zuora")
-    routes = {(m, p): handler for m, p in (("GET", "/sfdccpq"), ("GET", "/sfdccpq/callback"), ("POST", "/sfdccpq"))}
     try:
-        with LocalApiGateway(routes, ssl_context=sandbox.ca.server_context()) as gateway:
+        with LocalApiGateway(
+            deployed_routes(send_to_zuora=handler), ssl_context=sandbox.ca.server_context()
+        ) as gateway:
             yield gateway
     finally:
         sandbox.configure()

@@ -14,7 +14,7 @@ import boto3
 import pytest
 import requests
 
-from sandbox.api_gateway import LocalApiGateway
+from sandbox.api_gateway import LocalApiGateway, deployed_routes
 from sandbox.button_client import ButtonClient, forms_of
 from sandbox.demo_data import (
     EXTRA_STORAGE_RATE_PLAN_ID,
@@ -327,9 +327,10 @@ def permission_api(sandbox: Sandbox) -> Iterator[LocalApiGateway]:
     with sandbox.aws_environment():
         boto3.client("secretsmanager").put_secret_value(SecretId=SECRET_NAME, SecretString=json.dumps(document))
         handler: ModuleType = load_handler("send_to_zuora")
-    routes = {(m, p): handler for m, p in (("GET", "/sfdccpq"), ("GET", "/sfdccpq/callback"), ("POST", "/sfdccpq"))}
     try:
-        with LocalApiGateway(routes, ssl_context=sandbox.ca.server_context()) as gateway:
+        with LocalApiGateway(
+            deployed_routes(send_to_zuora=handler), ssl_context=sandbox.ca.server_context()
+        ) as gateway:
             yield gateway
     finally:
         sandbox.configure()
