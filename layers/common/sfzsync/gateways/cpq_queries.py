@@ -238,14 +238,13 @@ def _id(value: object) -> str | None:
     return to_18(value) if isinstance(value, str) and value else None
 
 
+def _address(row: dict[str, Any], prefix: str) -> Address:
+    """A compound address field (Salesforce's BillingStreet, MailingCity, ...) from a record."""
+    return Address(*(text(row.get(f"{prefix}{part}")) for part in ("Street", "City", "State", "PostalCode", "Country")))
+
+
 def contact(row: dict[str, Any]) -> ContactRecord:
-    mailing = Address(
-        text(row.get("MailingStreet")),
-        text(row.get("MailingCity")),
-        text(row.get("MailingState")),
-        text(row.get("MailingPostalCode")),
-        text(row.get("MailingCountry")),
-    )
+    mailing = _address(row, "Mailing")
     return ContactRecord(
         text(row.get("FirstName")),
         str(row.get("LastName") or ""),
@@ -260,13 +259,7 @@ def account(results: dict[str, list[dict[str, Any]]], access: RecordAccess | Non
         return None
     row = results["account"][0]
     contact_rows = results.get("contact") or []
-    billing = Address(
-        text(row.get("BillingStreet")),
-        text(row.get("BillingCity")),
-        text(row.get("BillingState")),
-        text(row.get("BillingPostalCode")),
-        text(row.get("BillingCountry")),
-    )
+    billing = _address(row, "Billing")
     return AccountRecord(
         to_18(str(row["Id"])),
         str(row.get("Name") or ""),
