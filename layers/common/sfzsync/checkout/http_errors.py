@@ -20,7 +20,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
-from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
 from sfzsync.checkout.models import ErrorBody, ErrorDetail
 from sfzsync.errors import (
@@ -32,9 +31,9 @@ from sfzsync.errors import (
     InvalidInputError,
     RequestTooLargeError,
     SignatureError,
-    StorageTimeoutError,
     UpstreamError,
 )
+from sfzsync.gateways.dynamodb import STORAGE_TIMEOUTS, caused_by_storage_timeout
 from sfzsync.observability import logger, metrics, tracer
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -120,17 +119,6 @@ def _validation_response(error: RequestValidationError, content_type: str | None
     else:
         message = "the request body does not match the schema"
     return error_response(status, ErrorDetail(code="invalid_request", message=message, fields=fields))
-
-
-def _caused_by(error: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
-    seen: BaseException | None = error
-    for _ in range(10):
-        if seen is None:
-            return False
-        if isinstance(seen, kinds):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def register_error_handlers(app: APIGatewayRestResolver, authenticate: Callable[[dict[str, Any]], None]) -> None:
@@ -263,12 +251,12 @@ def register_error_handlers(app: APIGatewayRestResolver, authenticate: Callable[
             ),
         )
 
-    app.exception_handler([StorageTimeoutError, ReadTimeoutError, ConnectTimeoutError])(storage_timeout)
+    app.exception_handler(list(STORAGE_TIMEOUTS))(storage_timeout)
 
     @app.exception_handler(IdempotencyPersistenceLayerError)
     def _idempotency_store(error: IdempotencyPersistenceLayerError) -> Response[Any]:
         """Powertools wraps what DynamoDB raised; a timeout in there is still a timeout."""
-        if _caused_by(error, (StorageTimeoutError, ReadTimeoutError, ConnectTimeoutError)):
+        if caused_by_storage_timeout(error):
             return storage_timeout(error)
         return unexpected(error)
 

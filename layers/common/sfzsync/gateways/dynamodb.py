@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
 from sfzsync.errors import CustomerBusyError, StorageTimeoutError
 from sfzsync.gateways.transport import backoff_delay, remaining_seconds
@@ -31,16 +31,32 @@ else:
 
 __all__ = [
     "LOCK_LEASE_SECONDS",
+    "STORAGE_TIMEOUTS",
     "DynamoDBClient",
     "HeldLock",
     "RecordLock",
     "SharedTimestamp",
+    "caused_by_storage_timeout",
     "digest",
     "dynamodb_client",
     "wait_for",
 ]
 
 LOCK_LEASE_SECONDS = 30
+# What a DynamoDB call that did not answer in time raises: our deadline guard, or botocore's own timeouts.
+STORAGE_TIMEOUTS: tuple[type[Exception], ...] = (StorageTimeoutError, ReadTimeoutError, ConnectTimeoutError)
+
+
+def caused_by_storage_timeout(error: BaseException) -> bool:
+    """Whether `error`, or what it was raised from (Powertools wraps what DynamoDB raised), is a storage timeout."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, STORAGE_TIMEOUTS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def dynamodb_client(connect_timeout: float, read_timeout: float) -> DynamoDBClient:

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+from botocore.exceptions import ClientError
 
 from sfzsync.errors import (
     AccountConflictError,
@@ -32,10 +32,9 @@ from sfzsync.errors import (
     LoginRequiredError,
     PushBlockedError,
     RecordNotVisibleError,
-    StorageTimeoutError,
     UpstreamError,
 )
-from sfzsync.gateways.dynamodb import DynamoDBClient
+from sfzsync.gateways.dynamodb import DynamoDBClient, caused_by_storage_timeout
 from sfzsync.observability import logger
 
 LEDGER_TTL_SECONDS = 30 * 86_400
@@ -88,23 +87,12 @@ def failure_of(error: BaseException) -> Failure | None:
         return Failure("zuora_lookup", "account_conflict", 409, False)
     if isinstance(error, ConfigurationError):
         return Failure("configuration", "misconfigured", 500, False)
-    if _caused_by_timeout(error):
+    if caused_by_storage_timeout(error):
         return Failure("storage", "storage_timeout", 504, True)
     answer: object = getattr(error, "status", None)
     if isinstance(answer, int):  # an error with its own answer (e.g. the Salesforce allowance breaker's 503)
         return Failure(str(getattr(error, "stage", "service")), str(getattr(error, "code", "error")), answer, True)
     return Failure("service", "internal_error", 500, True)
-
-
-def _caused_by_timeout(error: BaseException) -> bool:
-    seen: BaseException | None = error
-    for _ in range(10):
-        if seen is None:
-            return False
-        if isinstance(seen, (StorageTimeoutError, ReadTimeoutError, ConnectTimeoutError)):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
-from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
 from sfzsync.errors import (
     ButtonLinkError,
@@ -19,9 +18,9 @@ from sfzsync.errors import (
     LoginRefusedError,
     PushBlockedError,
     RecordNotVisibleError,
-    StorageTimeoutError,
     UpstreamError,
 )
+from sfzsync.gateways.dynamodb import STORAGE_TIMEOUTS
 from sfzsync.observability import count, logger
 from sfzsync.send_to_zuora import views
 
@@ -134,7 +133,7 @@ def register_page_error_handlers(app: APIGatewayRestResolver) -> None:
             ),
         )
 
-    @app.exception_handler([StorageTimeoutError, ReadTimeoutError, ConnectTimeoutError])
+    @app.exception_handler(list(STORAGE_TIMEOUTS))
     def _storage_timeout(_: Exception) -> Response[str]:
         count_failed_push()
         logger.warning("dynamodb did not answer in time")
